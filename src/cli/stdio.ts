@@ -1,0 +1,49 @@
+/**
+ * `sage stdio`: MCP over stdin/stdout for one client. stdout carries only protocol messages;
+ * logs go to stderr. The server answers initialize and tools/list without touching Postgres,
+ * applies migrations in the background, and exits cleanly when stdin closes.
+ */
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { log } from '../log.ts';
+import { createMcpServer } from '../mcp/server.ts';
+import { DATABASE_HELP, DATABASE_OPTIONS, openRuntime, type Command } from './command.ts';
+
+export const stdioCommand: Command = {
+  name: 'stdio',
+  summary: 'Serve MCP over stdin/stdout (for Claude Code and other local clients)',
+  usage: 'sage stdio [options]',
+  details: DATABASE_HELP,
+  options: DATABASE_OPTIONS,
+  async run(flags) {
+    const runtime = openRuntime(flags, 'sage-stdio');
+    const server = createMcpServer(runtime.service, { tenant: runtime.tenant, project: runtime.project });
+    const transport = new StdioServerTransport();
+
+    let done: (code: number) => void = () => undefined;
+    const finished = new Promise<number>((resolve) => {
+      done = resolve;
+    });
+    let closing = false;
+    const shutdown = async (reason: string) => {
+      if (closing) return;
+      closing = true;
+      log.info('stdio server stopping', { reason });
+      await server.close().catch(() => undefined);
+      await runtime.db.close().catch(() => undefined);
+      done(0);
+    };
+
+    process.stdin.on('end', () => void shutdown('stdin closed'));
+    process.stdin.on('close', () => void shutdown('stdin closed'));
+    process.stdout.on('error', () => void shutdown('stdout closed'));
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+
+    await server.connect(transport);
+    log.info('stdio server ready', { tenant: runtime.tenant, project: runtime.project });
+    runtime.db.ready().catch((err: unknown) => {
+      log.warn('database not ready yet; tool calls will retry', { error: err });
+    });
+    return finished;
+  },
+};

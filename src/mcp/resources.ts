@@ -1,0 +1,60 @@
+/**
+ * Read-only views for clients that browse resources: the session list, one session with its
+ * latest memories, and the status. Each is capped (100 sessions, 50 memories).
+ */
+import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { ToolContext } from './tool.ts';
+import { errorMessage } from './tool.ts';
+import { InputError } from '../errors.ts';
+
+const JSON_TYPE = 'application/json';
+
+function json(uri: URL, value: unknown) {
+  return { contents: [{ uri: uri.href, mimeType: JSON_TYPE, text: JSON.stringify(value, null, 2) }] };
+}
+
+/** Resource reads report errors as protocol errors; the message is safe to show. */
+async function guarded<T>(name: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw new Error(errorMessage(err, name));
+  }
+}
+
+export function registerResources(server: McpServer, ctx: ToolContext): void {
+  server.registerResource(
+    'sessions',
+    'sage://sessions',
+    { title: 'Sessions', description: 'The 100 most recently active sessions of the current project.', mimeType: JSON_TYPE },
+    (uri) => guarded('sage://sessions', async () => json(uri, await ctx.service.sessions(ctx.caller(), { limit: 100 }))),
+  );
+
+  server.registerResource(
+    'session',
+    new ResourceTemplate('sage://session/{id}', {
+      list: async () => {
+        const page = await guarded('sage://session', () => ctx.service.sessions(ctx.caller(), { limit: 100 }));
+        return { resources: page.sessions.map((s) => ({ uri: `sage://session/${encodeURIComponent(s.id)}`, name: s.title ?? s.id, mimeType: JSON_TYPE })) };
+      },
+    }),
+    { title: 'Session', description: 'One session and its 50 latest memories.', mimeType: JSON_TYPE },
+    (uri, variables) =>
+      guarded('sage://session', async () => {
+        const raw = variables.id;
+        const id = decodeURIComponent(Array.isArray(raw) ? (raw[0] ?? '') : (raw ?? ''));
+        if (!id) throw new InputError('sage://session/{id} needs a session id');
+        const caller = ctx.caller();
+        const session = await ctx.service.session(caller, id);
+        const page = await ctx.service.search(caller, { strategy: 'recent', session: id, project: session.project, limit: 50 });
+        return json(uri, { session, memories: page.results.map(({ score: _s, why: _w, ...m }) => m) });
+      }),
+  );
+
+  server.registerResource(
+    'status',
+    'sage://status',
+    { title: 'Status', description: 'Database health, counts and versions.', mimeType: JSON_TYPE },
+    (uri) => guarded('sage://status', async () => json(uri, await ctx.service.status(ctx.caller()))),
+  );
+}

@@ -1,0 +1,63 @@
+/**
+ * How a tool is declared: schema, annotations and handler side by side, in one file per tool.
+ * `registerTools` wraps every handler the same way: it returns the result both as
+ * structuredContent (checked against the output schema) and as JSON text, and turns errors
+ * into tool errors whose message tells the model what to fix — never a stack trace.
+ */
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { isSageError } from '../errors.ts';
+import { log } from '../log.ts';
+import type { Caller, MemoryService } from '../memory/service.ts';
+
+/** What a tool handler may use: the service and the connection's caller and session. */
+export interface ToolContext {
+  service: MemoryService;
+  caller(): Caller;
+  /** Sets (or clears) the connection's current session. */
+  setSession(id: string | undefined): void;
+}
+
+export interface ToolDefinition<I extends z.ZodRawShape, O extends z.ZodRawShape> {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: I;
+  outputSchema: O;
+  annotations: ToolAnnotations;
+  handler(args: z.output<z.ZodObject<I>>, ctx: ToolContext): Promise<z.output<z.ZodObject<O>>>;
+}
+
+/** Identity function that lets TypeScript infer a definition's schema types. */
+export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(def: ToolDefinition<I, O>): ToolDefinition<I, O> {
+  return def;
+}
+
+export function errorMessage(err: unknown, tool: string): string {
+  if (isSageError(err)) return err.message;
+  log.error('tool failed', { tool, error: err, stack: err instanceof Error ? err.stack : undefined });
+  return 'Sage hit an internal error while doing this; it is recorded in the server log. Try again, and report it if it persists.';
+}
+
+export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(server: McpServer, def: ToolDefinition<I, O>, ctx: ToolContext): void {
+  server.registerTool(
+    def.name,
+    {
+      title: def.title,
+      description: def.description,
+      inputSchema: def.inputSchema,
+      outputSchema: def.outputSchema,
+      annotations: { title: def.title, ...def.annotations },
+    },
+    // The SDK has already validated args against inputSchema.
+    (async (args: z.output<z.ZodObject<I>>) => {
+      try {
+        const out = await def.handler(args, ctx);
+        return { content: [{ type: 'text' as const, text: JSON.stringify(out) }], structuredContent: out as Record<string, unknown> };
+      } catch (err) {
+        return { content: [{ type: 'text' as const, text: errorMessage(err, def.name) }], isError: true };
+      }
+    }) as never,
+  );
+}

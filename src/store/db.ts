@@ -1,0 +1,129 @@
+/**
+ * The connection pool and the only door to PostgreSQL. Every query runs inside `tx`, a
+ * transaction that first sets `sage.tenant` locally, so row-level security can key on it and
+ * no connection ever carries one tenant's setting into another's work.
+ *
+ * Failure paths get the care (after pg-pool): an idle client dying (Postgres restarting) emits
+ * 'error' on the pool, which would crash the process if unhandled; connection failures become
+ * UnavailableError so callers answer "try again" instead of crashing; migrations are retried
+ * on the next call after a failure instead of being remembered as failed forever.
+ */
+import pg from 'pg';
+import { UnavailableError } from '../errors.ts';
+import { log } from '../log.ts';
+import { migrate, type MigrationReport } from './migrate.ts';
+
+export type Client = pg.PoolClient;
+
+export interface DatabaseOptions {
+  url: string;
+  max?: number;
+  statementTimeoutMs?: number;
+  applicationName?: string;
+}
+
+/** SQLSTATE classes and Node errors that mean "the database is not there right now". */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-4])/;
+const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
+
+export function isUnavailable(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code))) return true;
+  const message = err instanceof Error ? err.message : '';
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(message);
+}
+
+export function describeUnavailable(err: unknown): UnavailableError {
+  const code = (err as { code?: unknown }).code;
+  const detail = typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
+  return new UnavailableError(`PostgreSQL is not reachable (${detail}); Sage keeps retrying — try again shortly`);
+}
+
+export class Database {
+  readonly pool: pg.Pool;
+  #ready: Promise<MigrationReport> | undefined;
+  #closed = false;
+
+  constructor(options: DatabaseOptions) {
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.max ?? 10,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: options.statementTimeoutMs ?? 15_000,
+      application_name: options.applicationName ?? 'sage',
+    });
+    this.pool.on('error', (err) => {
+      // An idle client lost its connection (for example Postgres restarted). The pool drops it;
+      // the next query opens a new one.
+      log.warn('idle database connection lost', { error: err });
+    });
+  }
+
+  /** Applies pending migrations once per process; a failure is retried on the next call. */
+  ready(): Promise<MigrationReport> {
+    if (this.#closed) return Promise.reject(new UnavailableError('the database pool is closed'));
+    if (!this.#ready) {
+      const attempt = migrate(this.pool).catch((err: unknown) => {
+        this.#ready = undefined;
+        throw isUnavailable(err) ? describeUnavailable(err) : err;
+      });
+      this.#ready = attempt;
+    }
+    return this.#ready;
+  }
+
+  /**
+   * Runs `work` in a transaction scoped to one tenant. Connection failures surface as
+   * UnavailableError; other errors propagate unchanged after rollback.
+   */
+  async tx<T>(tenant: string, work: (client: Client) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
+    await this.ready();
+    let client: Client;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw describeUnavailable(err);
+    }
+    let broken: Error | undefined;
+    try {
+      await client.query(options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN');
+      await client.query(`SELECT set_config('sage.tenant', $1, true)`, [tenant]);
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      if (isUnavailable(err)) {
+        broken = err instanceof Error ? err : new Error(String(err));
+        throw describeUnavailable(err);
+      }
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackErr) {
+        broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+      }
+      throw err;
+    } finally {
+      // Passing an error destroys the client instead of returning a dead socket to the pool.
+      client.release(broken);
+    }
+  }
+
+  /** A cheap round trip for health checks: returns the server version and latency. */
+  async ping(): Promise<{ serverVersion: string; latencyMs: number }> {
+    const started = performance.now();
+    try {
+      const res = await this.pool.query<{ v: string }>("SELECT current_setting('server_version') AS v");
+      return { serverVersion: res.rows[0]?.v ?? 'unknown', latencyMs: performance.now() - started };
+    } catch (err) {
+      throw isUnavailable(err) ? describeUnavailable(err) : err;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.pool.end();
+  }
+}

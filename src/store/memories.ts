@@ -1,0 +1,310 @@
+/**
+ * SQL for memories. Functions take a client that is already inside a tenant transaction
+ * (Database.tx) and return plain records; ranking decisions live in memory/search.ts.
+ */
+import type { Kind, Memory } from '../memory/model.ts';
+import type { Client } from './db.ts';
+import { corpusFilter, filterSql, Params, type MemoryFilter } from './filters.ts';
+
+export interface MemoryRow {
+  id: string;
+  project: string;
+  session_id: string | null;
+  kind: Kind;
+  user_text: string | null;
+  content: string;
+  tags: string[];
+  metadata: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = 'm.id, m.project, m.session_id, m.kind, m.user_text, m.content, m.tags, m.metadata, m.created_at, m.updated_at';
+
+export function toMemory(row: MemoryRow): Memory {
+  return {
+    id: row.id,
+    project: row.project,
+    session: row.session_id,
+    kind: row.kind,
+    user_prompt: row.user_text,
+    content: row.content,
+    tags: row.tags,
+    metadata: row.metadata,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
+}
+
+/** Everything stored for one memory, already derived (hash, vector, lexemes). */
+export interface NewMemoryRow {
+  tenant: string;
+  id?: string;
+  project: string;
+  session: string | null;
+  kind: Kind;
+  userText: string | null;
+  content: string;
+  tags: readonly string[];
+  metadata: Record<string, unknown>;
+  contentHash: Uint8Array;
+  vector: Uint8Array;
+  vectorKeys: Int32Array;
+  lexemes: string;
+  vectorizerVersion: string;
+  createdAt?: Date;
+  updatedAt?: Date;
+  deletedAt?: Date | null;
+}
+
+function insertValues(rows: readonly NewMemoryRow[], params: Params): string {
+  return rows
+    .map((r) => {
+      const id = r.id ? `${params.add(r.id)}::uuid` : 'gen_random_uuid()';
+      const created = r.createdAt ? params.add(r.createdAt) : 'now()';
+      const updated = r.updatedAt ? params.add(r.updatedAt) : created;
+      const deleted = r.deletedAt ? params.add(r.deletedAt) : 'NULL';
+      return `(${params.add(r.tenant)}, ${id}, ${params.add(r.project)}, ${params.add(r.session)}, ${params.add(r.kind)},
+        ${params.add(r.userText)}, ${params.add(r.content)}, ${params.add(r.tags)}::text[], ${params.add(r.metadata)}::jsonb,
+        ${params.add(r.contentHash)}, ${params.add(r.vector)}, ${params.add(Array.from(r.vectorKeys))}::int4[],
+        ${params.add(r.lexemes)}::tsvector, ${params.add(r.vectorizerVersion)}, ${created}, ${updated}, ${deleted})`;
+    })
+    .join(',\n');
+}
+
+const INSERT_COLUMNS =
+  '(tenant, id, project, session_id, kind, user_text, content, tags, metadata, content_hash, vector, vector_keys, lexemes, vectorizer_version, created_at, updated_at, deleted_at)';
+
+/**
+ * Inserts unless identical live content exists in the project. Returns the stored row's id and
+ * whether it is new. Race-safe: the unique index decides, not a prior SELECT.
+ */
+export async function insertMemory(client: Client, row: NewMemoryRow): Promise<{ id: string; createdAt: Date; inserted: boolean }> {
+  const params = new Params();
+  const values = insertValues([row], params);
+  const res = await client.query<{ id: string; created_at: Date }>(
+    `INSERT INTO memories ${INSERT_COLUMNS} VALUES ${values}
+     ON CONFLICT (tenant, project, content_hash) WHERE deleted_at IS NULL DO NOTHING
+     RETURNING id, created_at`,
+    params.values,
+  );
+  const inserted = res.rows[0];
+  if (inserted) return { id: inserted.id, createdAt: inserted.created_at, inserted: true };
+  const existing = await client.query<{ id: string; created_at: Date }>(
+    `SELECT id, created_at FROM memories WHERE tenant = $1 AND project = $2 AND content_hash = $3 AND deleted_at IS NULL`,
+    [row.tenant, row.project, row.contentHash],
+  );
+  const found = existing.rows[0];
+  if (!found) throw new Error('duplicate content vanished during insert; retry');
+  return { id: found.id, createdAt: found.created_at, inserted: false };
+}
+
+/**
+ * Bulk insert for import: many rows per statement; rows whose id or live content already
+ * exists are skipped. Returns the number inserted.
+ */
+export async function insertMany(client: Client, rows: readonly NewMemoryRow[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const params = new Params();
+  const values = insertValues(rows, params);
+  const res = await client.query(`INSERT INTO memories ${INSERT_COLUMNS} VALUES ${values} ON CONFLICT DO NOTHING`, params.values);
+  return res.rowCount ?? 0;
+}
+
+export async function getMemory(client: Client, tenant: string, id: string): Promise<MemoryRow | undefined> {
+  const res = await client.query<MemoryRow>(`SELECT ${COLUMNS} FROM memories m WHERE m.tenant = $1 AND m.id = $2 AND m.deleted_at IS NULL`, [tenant, id]);
+  return res.rows[0];
+}
+
+export async function getMemories(client: Client, tenant: string, ids: readonly string[]): Promise<Map<string, MemoryRow>> {
+  if (ids.length === 0) return new Map();
+  const res = await client.query<MemoryRow>(
+    `SELECT ${COLUMNS} FROM memories m WHERE m.tenant = $1 AND m.id = ANY($2::uuid[]) AND m.deleted_at IS NULL`,
+    [tenant, ids],
+  );
+  return new Map(res.rows.map((r) => [r.id, r]));
+}
+
+export interface MemoryChange {
+  tenant: string;
+  id: string;
+  kind: Kind;
+  userText: string | null;
+  content: string;
+  tags: readonly string[];
+  metadata: Record<string, unknown>;
+  contentHash: Uint8Array;
+  vector: Uint8Array;
+  vectorKeys: Int32Array;
+  lexemes: string;
+  vectorizerVersion: string;
+}
+
+/** Rewrites a live memory; returns false if it does not exist. A unique violation means a duplicate. */
+export async function updateMemory(client: Client, change: MemoryChange): Promise<MemoryRow | undefined> {
+  const res = await client.query<MemoryRow>(
+    `UPDATE memories m SET kind = $3, user_text = $4, content = $5, tags = $6::text[], metadata = $7::jsonb,
+       content_hash = $8, vector = $9, vector_keys = $10::int4[], lexemes = $11::tsvector, vectorizer_version = $12, updated_at = now()
+     WHERE m.tenant = $1 AND m.id = $2 AND m.deleted_at IS NULL
+     RETURNING ${COLUMNS}`,
+    [
+      change.tenant,
+      change.id,
+      change.kind,
+      change.userText,
+      change.content,
+      change.tags,
+      change.metadata,
+      change.contentHash,
+      change.vector,
+      Array.from(change.vectorKeys),
+      change.lexemes,
+      change.vectorizerVersion,
+    ],
+  );
+  return res.rows[0];
+}
+
+export async function softDeleteIds(client: Client, tenant: string, ids: readonly string[]): Promise<string[]> {
+  const res = await client.query<{ id: string }>(
+    `UPDATE memories SET deleted_at = now(), updated_at = now() WHERE tenant = $1 AND id = ANY($2::uuid[]) AND deleted_at IS NULL RETURNING id`,
+    [tenant, ids],
+  );
+  return res.rows.map((r) => r.id);
+}
+
+/** Ids of live memories matching a filter, newest first, at most `limit` (plus the total). */
+export async function matchingIds(client: Client, filter: MemoryFilter, limit: number): Promise<{ ids: string[]; total: number }> {
+  const params = new Params();
+  const where = filterSql(filter, params);
+  const res = await client.query<{ id: string; total: number }>(
+    `SELECT m.id, count(*) OVER ()::int AS total FROM memories m WHERE ${where} ORDER BY m.created_at DESC LIMIT ${params.add(limit)}`,
+    params.values,
+  );
+  return { ids: res.rows.map((r) => r.id), total: res.rows[0]?.total ?? 0 };
+}
+
+/** Newest first, for the `recent` strategy and listings. */
+export async function recentMemories(client: Client, filter: MemoryFilter, limit: number, offset: number): Promise<MemoryRow[]> {
+  const params = new Params();
+  const where = filterSql(filter, params);
+  const res = await client.query<MemoryRow>(
+    `SELECT ${COLUMNS} FROM memories m WHERE ${where} ORDER BY m.created_at DESC, m.id LIMIT ${params.add(limit)} OFFSET ${params.add(offset)}`,
+    params.values,
+  );
+  return res.rows;
+}
+
+/** How many live memories the ranking corpus holds, counting at most `cap`. */
+export async function corpusSize(client: Client, filter: MemoryFilter, cap: number): Promise<number> {
+  const params = new Params();
+  const where = filterSql(corpusFilter(filter), params);
+  const res = await client.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (SELECT 1 FROM memories m WHERE ${where} LIMIT ${params.add(cap)}) c`,
+    params.values,
+  );
+  return res.rows[0]?.n ?? 0;
+}
+
+/**
+ * Document frequency of each single-term tsquery in the corpus, counting at most `cap` per
+ * term: a bounded cost per query however common a term is (beyond the cap, a term's weight is
+ * already near zero).
+ */
+export async function documentFrequencies(client: Client, filter: MemoryFilter, termQueries: readonly string[], cap: number): Promise<number[]> {
+  if (termQueries.length === 0) return [];
+  const params = new Params();
+  const where = filterSql(corpusFilter(filter), params);
+  const res = await client.query<{ i: string; df: number }>(
+    `SELECT x.i, (SELECT count(*) FROM (SELECT 1 FROM memories m WHERE ${where} AND m.lexemes @@ x.q LIMIT ${params.add(cap)}) c)::int AS df
+     FROM unnest(${params.add(termQueries)}::tsquery[]) WITH ORDINALITY AS x(q, i)`,
+    params.values,
+  );
+  const out = new Array<number>(termQueries.length).fill(0);
+  for (const row of res.rows) out[Number(row.i) - 1] = row.df;
+  return out;
+}
+
+export interface Candidate {
+  id: string;
+  vector: Uint8Array;
+  created_at: Date;
+  content_hash: Uint8Array;
+  lexical_score?: number;
+}
+
+/**
+ * Full-text candidates: memories matching any term of `anyQuery`, scored as the sum over
+ * query terms of weight × ts_rank (a BM25-like sum: `weights` carry the terms' IDF).
+ * ts_rank's label weights {D, C, B, A} make content (A) count more than the user's side (B).
+ */
+export async function lexicalCandidates(
+  client: Client,
+  filter: MemoryFilter,
+  anyQuery: string,
+  termQueries: readonly string[],
+  weights: readonly number[],
+  limit: number,
+): Promise<Candidate[]> {
+  const params = new Params();
+  const where = filterSql(filter, params);
+  const res = await client.query<Candidate & { lexical_score: number }>(
+    `SELECT m.id, m.vector, m.created_at, m.content_hash, s.score AS lexical_score
+     FROM memories m
+     CROSS JOIN LATERAL (
+       SELECT sum(x.w * ts_rank('{0.1, 0.2, 0.5, 1.0}', m.lexemes, x.q, 1)) AS score
+       FROM unnest(${params.add(termQueries)}::tsquery[], ${params.add(weights)}::float8[]) AS x(q, w)
+       WHERE m.lexemes @@ x.q
+     ) s
+     WHERE ${where} AND m.lexemes @@ ${params.add(anyQuery)}::tsquery
+     ORDER BY s.score DESC, m.created_at DESC
+     LIMIT ${params.add(limit)}`,
+    params.values,
+  );
+  return res.rows;
+}
+
+/** Memories sharing at least one hash bucket with the query vector, at most `limit`. */
+export async function vectorCandidates(client: Client, filter: MemoryFilter, keys: Int32Array, limit: number): Promise<Candidate[]> {
+  if (keys.length === 0) return [];
+  const params = new Params();
+  const where = filterSql(filter, params);
+  const res = await client.query<Candidate>(
+    `SELECT m.id, m.vector, m.created_at, m.content_hash FROM memories m
+     WHERE ${where} AND m.vector_keys && ${params.add(Array.from(keys))}::int4[]
+     LIMIT ${params.add(limit)}`,
+    params.values,
+  );
+  return res.rows;
+}
+
+export interface Counts {
+  memories: number;
+  by_kind: Record<string, number>;
+  projects: number;
+  sessions: number;
+  deleted: number;
+  stale_vectors: number;
+}
+
+export async function counts(client: Client, tenant: string, vectorizerVersion: string): Promise<Counts> {
+  const kinds = await client.query<{ kind: string; n: number }>(
+    `SELECT kind, count(*)::int AS n FROM memories WHERE tenant = $1 AND deleted_at IS NULL GROUP BY kind`,
+    [tenant],
+  );
+  const other = await client.query<{ projects: number; deleted: number; stale: number; sessions: number }>(
+    `SELECT (SELECT count(DISTINCT project)::int FROM memories WHERE tenant = $1 AND deleted_at IS NULL) AS projects,
+            (SELECT count(*)::int FROM memories WHERE tenant = $1 AND deleted_at IS NOT NULL) AS deleted,
+            (SELECT count(*)::int FROM memories WHERE tenant = $1 AND vectorizer_version <> $2) AS stale,
+            (SELECT count(*)::int FROM sessions WHERE tenant = $1) AS sessions`,
+    [tenant, vectorizerVersion],
+  );
+  const by_kind: Record<string, number> = {};
+  let total = 0;
+  for (const row of kinds.rows) {
+    by_kind[row.kind] = row.n;
+    total += row.n;
+  }
+  const o = other.rows[0];
+  return { memories: total, by_kind, projects: o?.projects ?? 0, sessions: o?.sessions ?? 0, deleted: o?.deleted ?? 0, stale_vectors: o?.stale ?? 0 };
+}

@@ -1,0 +1,61 @@
+/**
+ * Applies the numbered migrations. Two processes starting at the same moment serialise on a
+ * session-level advisory lock, so each migration runs exactly once; each runs in its own
+ * transaction together with its row in `sage_migrations`, so a failure leaves no half schema.
+ */
+import type pg from 'pg';
+import { log } from '../log.ts';
+import { MIGRATIONS, type Migration } from './migrations/index.ts';
+
+/** Arbitrary but fixed: "sage" as ASCII in a 64-bit key, shared by every Sage version. */
+const MIGRATION_LOCK_KEY = '1935763301';
+
+export interface MigrationReport {
+  applied: number[];
+  current: number;
+  latestKnown: number;
+}
+
+export async function migrate(pool: pg.Pool, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrationReport> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      await client.query(`CREATE TABLE IF NOT EXISTS sage_migrations (
+        version    integer     PRIMARY KEY,
+        name       text        NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`);
+      const done = await client.query<{ version: number }>('SELECT version FROM sage_migrations');
+      const have = new Set(done.rows.map((r) => r.version));
+      const applied: number[] = [];
+      for (const m of migrations) {
+        if (have.has(m.version)) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(m.sql);
+          await client.query('INSERT INTO sage_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw new Error(`migration ${m.version} (${m.name}) failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        }
+        applied.push(m.version);
+        log.info('migration applied', { version: m.version, name: m.name });
+      }
+      const latestKnown = migrations.at(-1)?.version ?? 0;
+      const current = Math.max(latestKnown, ...have);
+      if (current > latestKnown) {
+        log.warn('the database has migrations newer than this Sage; upgrade Sage', { database: current, sage: latestKnown });
+      }
+      return { applied, current, latestKnown };
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch((err: unknown) => {
+        broken = err instanceof Error ? err : new Error(String(err));
+      });
+    }
+  } finally {
+    client.release(broken);
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * The schema's history, in order. Each migration is SQL run in its own transaction and
+ * recorded in `sage_migrations`; a released migration is never edited — add a new one.
+ * (SQL lives in TypeScript modules so that both the test runner and the bundled binary load
+ * it the same way, with no files to ship beside the binary.)
+ */
+import { sql as m001 } from './001_init.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'init', sql: m001 }];
