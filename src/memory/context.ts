@@ -9,6 +9,17 @@ import type { Ranked } from './search.ts';
 
 /** Memories at least this similar are shown once. */
 export const FOLD_SIMILARITY = 0.9;
+/**
+ * A context block is injected into prompts unasked, so unlike search (which always returns
+ * its best matches) it leaves out memories that share no word with the query and whose
+ * vector similarity is at the level of chance n-gram overlap (measured: unrelated texts score
+ * 0.00–0.03, a misspelt key word 0.08–0.2).
+ */
+export const CONTEXT_MIN_SIMILARITY = 0.06;
+
+export function isRelevant(r: Ranked): boolean {
+  return r.why.lexical_rank !== null || (r.why.vector_similarity ?? 0) >= CONTEXT_MIN_SIMILARITY;
+}
 const MIN_ENTRY_CHARS = 120;
 
 export interface ContextEntry {

@@ -24,7 +24,8 @@ import {
 import { getSession, listSessions, upsertSession } from '../store/sessions.ts';
 import { cosine, decodeVector, vectorizerVersion } from '../vectorize/index.ts';
 import { SAGE_VERSION } from '../version.ts';
-import { foldNearDuplicates, packContext, type PackedContext } from './context.ts';
+import { Redactor } from './redact.ts';
+import { foldNearDuplicates, isRelevant, packContext, type PackedContext } from './context.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { derive } from './derive.ts';
 import type { Kind, Memory, NearDuplicate, SaveResult, SearchHit, Session } from './model.ts';
@@ -134,11 +135,22 @@ export class MemoryService {
   readonly db: Database;
   readonly dimension: number;
   readonly vectorizerVersion: string;
+  /** Secrets are removed from every text and metadata value before it is stored. */
+  readonly redactor: Redactor;
 
-  constructor(db: Database, options: { dimension: number }) {
+  constructor(db: Database, options: { dimension: number; redactor?: Redactor | undefined }) {
     this.db = db;
     this.dimension = options.dimension;
     this.vectorizerVersion = vectorizerVersion({ dimension: options.dimension });
+    this.redactor = options.redactor ?? new Redactor();
+  }
+
+  /** cleanText, then redaction; counts what was redacted into `found`. */
+  #clean(field: string, value: string, found: Record<string, number>): { text: string; warnings: string[] } {
+    const cleaned = cleanText(field, value);
+    const redacted = this.redactor.redact(cleaned.text);
+    for (const [rule, n] of Object.entries(redacted.found)) found[rule] = (found[rule] ?? 0) + n;
+    return { text: redacted.text, warnings: cleaned.warnings };
   }
 
   /** Builds the SQL filter for a caller, resolving the project default and `*`. */
@@ -159,11 +171,12 @@ export class MemoryService {
 
   async save(caller: Caller, input: SaveInput): Promise<SaveResult> {
     const warnings: string[] = [];
-    const content = cleanText(input.kind === 'turn' ? 'assistant_response' : 'content', input.content);
+    const redacted: Record<string, number> = {};
+    const content = this.#clean(input.kind === 'turn' ? 'assistant_response' : 'content', input.content, redacted);
     warnings.push(...content.warnings);
     let userText: string | null = null;
     if (input.userText !== undefined && input.userText !== null) {
-      const cleaned = cleanText('user_prompt', input.userText);
+      const cleaned = this.#clean('user_prompt', input.userText, redacted);
       warnings.push(...cleaned.warnings);
       userText = isBlank(cleaned.text) ? null : cleaned.text;
     }
@@ -176,7 +189,9 @@ export class MemoryService {
     const sessionName = input.session ?? caller.session;
     const session = sessionName !== undefined ? cleanName('session', sessionName) : null;
     const tags = cleanTags(input.tags);
-    const metadata = cleanMetadata(input.metadata);
+    const metadata = cleanMetadata(input.metadata && (this.redactor.redactValue(input.metadata, redacted) as Record<string, unknown>));
+    const secrets = Object.entries(redacted);
+    if (secrets.length > 0) warnings.push(`secrets were redacted before storing: ${secrets.map(([rule, n]) => `${rule} ×${n}`).join(', ')}`);
     const derived = derive(input.kind, userText, content.text, tags, { dimension: this.dimension });
 
     return this.db.tx(caller.tenant, async (client) => {
@@ -279,7 +294,7 @@ export class MemoryService {
     return this.db.tx(
       caller.tenant,
       async (client) => {
-        const ranked = await rankMemories(client, filter, query, 'hybrid', 25, this.dimension);
+        const ranked = (await rankMemories(client, filter, query, 'hybrid', 25, this.dimension)).filter(isRelevant);
         const rows = await getMemories(client, caller.tenant, ranked.map((r) => r.id));
         const items = ranked.flatMap((r) => {
           const row = rows.get(r.id);
@@ -301,8 +316,9 @@ export class MemoryService {
       const current = await getMemory(client, caller.tenant, id);
       if (!current) throw new NotFoundError(`no memory with id ${id} (it may have been forgotten)`);
       const kind = input.kind ?? current.kind;
-      const content = input.content !== undefined ? cleanText('content', input.content).text : current.content;
-      let userText = input.user_prompt !== undefined ? (input.user_prompt === null ? null : cleanText('user_prompt', input.user_prompt).text) : current.user_text;
+      const redacted: Record<string, number> = {};
+      const content = input.content !== undefined ? this.#clean('content', input.content, redacted).text : current.content;
+      let userText = input.user_prompt !== undefined ? (input.user_prompt === null ? null : this.#clean('user_prompt', input.user_prompt, redacted).text) : current.user_text;
       if (isBlank(userText)) userText = null;
       if (kind !== 'turn' && userText !== null) {
         if (input.kind !== undefined && input.user_prompt === undefined) userText = null;
@@ -313,7 +329,7 @@ export class MemoryService {
       let metadata = current.metadata;
       if (input.metadata !== undefined) {
         const merged: Record<string, unknown> = { ...current.metadata };
-        for (const [k, v] of Object.entries(input.metadata)) {
+        for (const [k, v] of Object.entries(this.redactor.redactValue(input.metadata, redacted) as Record<string, unknown>)) {
           if (v === null) delete merged[k];
           else merged[k] = v;
         }

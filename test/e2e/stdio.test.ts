@@ -1,0 +1,175 @@
+/**
+ * End to end over stdio: the official SDK client spawns Sage (the sources, or the binary with
+ * SAGE_TEST_BINARY=dist/sage) and uses every tool, resource and prompt against a real
+ * PostgreSQL.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createTestDatabase } from '../helpers/postgres.ts';
+import { callError, callOk, connectStdio, sageCommand } from '../helpers/mcp.ts';
+
+interface Hit {
+  id: string;
+  content: string;
+  why: { lexical_rank: number | null };
+}
+
+test('every tool works through the MCP SDK client over stdio', async (t) => {
+  const db = await createTestDatabase(t);
+  const { client } = await connectStdio({ DATABASE_URL: db.url, SAGE_PROJECT: 'webapp' }, t);
+
+  const tools = await client.listTools();
+  const names = tools.tools.map((x) => x.name).sort();
+  assert.deepEqual(names, ['S', 'forget', 'get_context', 'get_status', 'manage_session', 'remember', 'save_conversation', 'search_memory', 'update_memory']);
+  for (const tool of tools.tools) {
+    assert.ok(tool.title && tool.description && tool.description.length > 40, `${tool.name} has a title and a description`);
+    assert.ok(tool.outputSchema, `${tool.name} declares an output schema`);
+    assert.equal(typeof tool.annotations?.readOnlyHint, 'boolean', `${tool.name} annotations`);
+  }
+  assert.equal(tools.tools.find((x) => x.name === 'search_memory')?.annotations?.readOnlyHint, true);
+  assert.equal(tools.tools.find((x) => x.name === 'forget')?.annotations?.destructiveHint, true);
+
+  const session = await callOk<{ current_session: string }>(client, 'manage_session', { action: 'create', id: 'auth-work', title: 'Auth refactor' });
+  assert.equal(session.current_session, 'auth-work');
+  const saved = await callOk<{ id: string; session: string; duplicate: boolean }>(client, 'save_conversation', {
+    user_prompt: 'How should we store refresh tokens?',
+    assistant_response: 'Store refresh tokens hashed with SHA-256 in the refresh_tokens table; rotate on every use.',
+    tags: ['auth', 'decision'],
+  });
+  assert.equal(saved.session, 'auth-work', 'saves go to the current session');
+  const short = await callOk<{ id: string; duplicate: boolean }>(client, 'S', {
+    user_prompt: 'How should we store refresh tokens?',
+    assistant_response: 'Store refresh tokens hashed with SHA-256 in the refresh_tokens table; rotate on every use.',
+  });
+  assert.equal(short.id, saved.id);
+  assert.equal(short.duplicate, true);
+  const fact = await callOk<{ id: string }>(client, 'remember', { content: '登录接口的限流是每分钟 10 次 (rate limit on /login)', kind: 'fact', tags: ['auth'] });
+
+  const search = await callOk<{ results: Hit[]; next_cursor: string | null }>(client, 'search_memory', { query: 'refresh token storage' });
+  assert.equal(search.results[0]?.id, saved.id);
+  const zh = await callOk<{ results: Hit[] }>(client, 'search_memory', { query: '登录限流' });
+  assert.equal(zh.results[0]?.id, fact.id);
+  const filtered = await callOk<{ results: Hit[] }>(client, 'search_memory', { query: 'auth', tags: ['decision'], kinds: ['turn'] });
+  assert.deepEqual(filtered.results.map((r) => r.id), [saved.id]);
+
+  const ctx = await callOk<{ context: string; ids: string[] }>(client, 'get_context', { query: 'how do we handle refresh tokens', budget: 800 });
+  assert.match(ctx.context, /refresh tokens hashed/);
+  assert.ok(ctx.context.length <= 800);
+
+  const updated = await callOk<{ memory: { content: string; tags: string[] } }>(client, 'update_memory', { id: fact.id, tags: ['auth', 'limits'] });
+  assert.deepEqual(updated.memory.tags, ['auth', 'limits']);
+
+  const info = await callOk<{ session: { memory_count: number } }>(client, 'manage_session', { action: 'info' });
+  assert.equal(info.session.memory_count, 2, 'the turn and the fact went to the current session');
+  const list = await callOk<{ sessions: Array<{ id: string }>; total: number }>(client, 'manage_session', { action: 'list' });
+  assert.deepEqual(list.sessions.map((s) => s.id), ['auth-work']);
+  await callOk(client, 'manage_session', { action: 'create', id: 'other' });
+  const switched = await callOk<{ current_session: string }>(client, 'manage_session', { action: 'switch', id: 'auth-work' });
+  assert.equal(switched.current_session, 'auth-work');
+
+  const status = await callOk<{ database: { reachable: boolean; server_version: string }; counts: { memories: number } }>(client, 'get_status');
+  assert.equal(status.database.reachable, true);
+  assert.match(status.database.server_version, /^15\./);
+  assert.equal(status.counts.memories, 2);
+
+  const dry = await callOk<{ dry_run: boolean; ids: string[] }>(client, 'forget', { filter: { tags: ['limits'] } });
+  assert.equal(dry.dry_run, true);
+  assert.deepEqual(dry.ids, [fact.id]);
+  const gone = await callOk<{ forgotten: string[] }>(client, 'forget', { ids: [fact.id] });
+  assert.deepEqual(gone.forgotten, [fact.id]);
+  assert.equal((await callOk<{ results: Hit[] }>(client, 'search_memory', { query: '登录限流' })).results.length, 0);
+
+  // Resources and the prompt.
+  const resources = await client.listResources();
+  assert.ok(resources.resources.some((r) => r.uri === 'sage://sessions'));
+  assert.ok(resources.resources.some((r) => r.uri === 'sage://status'));
+  assert.ok(resources.resources.some((r) => r.uri === 'sage://session/auth-work'));
+  const sessions = await client.readResource({ uri: 'sage://sessions' });
+  assert.match(String(sessions.contents[0]?.text), /auth-work/);
+  const one = await client.readResource({ uri: 'sage://session/auth-work' });
+  const body = JSON.parse(String(one.contents[0]?.text)) as { session: { id: string }; memories: Array<{ id: string }> };
+  assert.equal(body.session.id, 'auth-work');
+  assert.deepEqual(body.memories.map((m) => m.id), [saved.id]);
+  const st = await client.readResource({ uri: 'sage://status' });
+  assert.match(String(st.contents[0]?.text), /"reachable": true/);
+  const prompts = await client.listPrompts();
+  assert.deepEqual(prompts.prompts.map((p) => p.name), ['recall']);
+  const prompt = await client.getPrompt({ name: 'recall', arguments: { topic: 'refresh tokens' } });
+  assert.match(JSON.stringify(prompt.messages), /refresh tokens hashed/);
+});
+
+test('bad tool input gets a clear error over MCP and stores nothing', async (t) => {
+  const db = await createTestDatabase(t);
+  const { client } = await connectStdio({ DATABASE_URL: db.url }, t);
+  const kept = await callOk<{ id: string }>(client, 'remember', { content: 'keep me' });
+  assert.match(await callError(client, 'save_conversation', { user_prompt: 42, assistant_response: 'x' }), /Input validation error.*user_prompt/s);
+  assert.match(await callError(client, 'search_memory', { query: 'x', limit: 500 }), /limit/);
+  assert.match(await callError(client, 'search_memory', { query: 'x', strategy: 'magic' }), /strategy/);
+  assert.match(await callError(client, 'remember', { content: '' }), /content is empty/);
+  assert.match(await callError(client, 'remember', { content: 'x'.repeat(1_048_576) }), /limit is 200000/);
+  assert.match(await callError(client, 'update_memory', { id: 'nope', content: 'x' }), /is not a memory id/);
+  assert.match(await callError(client, 'manage_session', { action: 'switch', id: 'ghost' }), /no session "ghost"/);
+  assert.match(await callError(client, 'forget', {}), /either ids or a filter/);
+  await assert.rejects(client.readResource({ uri: 'sage://session/ghost' }), /no session "ghost"/);
+  const status = await callOk<{ counts: { memories: number } }>(client, 'get_status');
+  assert.equal(status.counts.memories, 1);
+  assert.equal((await callOk<{ results: Array<{ id: string }> }>(client, 'search_memory', { query: 'keep' })).results[0]?.id, kept.id);
+});
+
+test('stdout carries only MCP messages and the process exits cleanly when stdin closes', async (t) => {
+  const db = await createTestDatabase(t);
+  const { command, args } = sageCommand();
+  const child = spawn(command, [...args, 'stdio'], {
+    env: { PATH: process.env.PATH ?? '', DATABASE_URL: db.url, SAGE_LOG_LEVEL: 'debug' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  const send = (msg: unknown) => child.stdin.write(JSON.stringify(msg) + '\n');
+  send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } });
+  send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'remember', arguments: { content: 'stdout purity check' } } });
+  send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'search_memory', arguments: { query: 'purity' } } });
+  const deadline = Date.now() + 20_000;
+  while (!stdout.includes('"id":3') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  child.stdin.end();
+  const [code] = (await Promise.race([once(child, 'exit'), new Promise((_, reject) => setTimeout(() => reject(new Error('no exit after stdin closed')), 10_000))])) as [number];
+  assert.equal(code, 0);
+  const lines = stdout.split('\n').filter((l) => l.length > 0);
+  assert.equal(lines.length, 3, stdout);
+  for (const line of lines) assert.equal((JSON.parse(line) as { jsonrpc: string }).jsonrpc, '2.0');
+  assert.match(lines[2]!, /stdout purity check/);
+  const logLines = stderr.split('\n').filter((l) => l.length > 0);
+  assert.ok(logLines.length >= 2);
+  for (const line of logLines) assert.doesNotThrow(() => JSON.parse(line), `stderr line is JSON: ${line}`);
+  assert.ok(!stderr.includes(db.url.split('@')[0]!.replace('postgres://', '') + ':'), 'no credentials in logs');
+});
+
+test('with PostgreSQL down the server still initializes and lists tools; calls fail clearly and recover', async (t) => {
+  const db = await createTestDatabase(t);
+  await db.cluster.stop('fast');
+  t.after(() => db.cluster.start());
+  const { client, stderr } = await connectStdio({ DATABASE_URL: db.url }, t);
+  assert.equal((await client.listTools()).tools.length, 9);
+  assert.match(await callError(client, 'remember', { content: 'written while down' }), /PostgreSQL is not reachable .*try again shortly/);
+  const status = await callOk<{ database: { reachable: boolean; error: string } }>(client, 'get_status');
+  assert.equal(status.database.reachable, false);
+  await db.cluster.start();
+  const saved = await callOk<{ id: string }>(client, 'remember', { content: 'written after recovery' });
+  assert.equal((await callOk<{ results: Array<{ id: string }> }>(client, 'search_memory', { query: 'recovery' })).results[0]?.id, saved.id);
+  // Postgres restarting under a live server: the next call after the restart succeeds.
+  await db.cluster.restart();
+  let ok = false;
+  for (let i = 0; i < 20 && !ok; i++) {
+    const r = await client.callTool({ name: 'search_memory', arguments: { query: 'recovery' } });
+    ok = !r.isError;
+    if (!ok) await new Promise((res) => setTimeout(res, 250));
+  }
+  assert.ok(ok, 'recovered after a restart');
+  assert.ok(stderr.every((l) => l.startsWith('{')), 'logs stay JSON');
+});
