@@ -10,6 +10,12 @@ import { once } from 'node:events';
 import { createTestDatabase } from '../helpers/postgres.ts';
 import { callError, callOk, connectStdio, sageCommand } from '../helpers/mcp.ts';
 
+/** The text of a resource read's first content. */
+function textOf(result: { contents: Array<Record<string, unknown>> }): string {
+  const first = result.contents[0];
+  return typeof first?.text === 'string' ? first.text : '';
+}
+
 interface Hit {
   id: string;
   content: string;
@@ -87,13 +93,13 @@ test('every tool works through the MCP SDK client over stdio', async (t) => {
   assert.ok(resources.resources.some((r) => r.uri === 'sage://status'));
   assert.ok(resources.resources.some((r) => r.uri === 'sage://session/auth-work'));
   const sessions = await client.readResource({ uri: 'sage://sessions' });
-  assert.match(String(sessions.contents[0]?.text), /auth-work/);
+  assert.match(textOf(sessions), /auth-work/);
   const one = await client.readResource({ uri: 'sage://session/auth-work' });
-  const body = JSON.parse(String(one.contents[0]?.text)) as { session: { id: string }; memories: Array<{ id: string }> };
+  const body = JSON.parse(textOf(one)) as { session: { id: string }; memories: Array<{ id: string }> };
   assert.equal(body.session.id, 'auth-work');
   assert.deepEqual(body.memories.map((m) => m.id), [saved.id]);
   const st = await client.readResource({ uri: 'sage://status' });
-  assert.match(String(st.contents[0]?.text), /"reachable": true/);
+  assert.match(textOf(st), /"reachable": true/);
   const prompts = await client.listPrompts();
   assert.deepEqual(prompts.prompts.map((p) => p.name), ['recall']);
   const prompt = await client.getPrompt({ name: 'recall', arguments: { topic: 'refresh tokens' } });
