@@ -59,6 +59,10 @@ export const SETTINGS = {
     env: 'SAGE_DB_STATEMENT_TIMEOUT_MS',
     schema: positiveInt.default(15_000),
   },
+  /** Extra secret patterns (regexes, one per line or a JSON array); see src/memory/redact.ts. */
+  redactPatterns: { flag: 'redact-patterns', env: 'SAGE_REDACT_PATTERNS', fileEnv: 'SAGE_REDACT_PATTERNS_FILE', schema: z.string().optional() },
+  /** Directory → project name for hooks and imports (`/path=name` lines, or a JSON object); see src/claude/project.ts. */
+  projectMap: { flag: 'project-map', env: 'SAGE_PROJECT_MAP', fileEnv: 'SAGE_PROJECT_MAP_FILE', schema: z.string().optional() },
   httpHost: { flag: 'host', env: 'SAGE_HTTP_HOST', schema: z.string().trim().min(1).default('127.0.0.1') },
   httpPort: { flag: 'port', env: 'SAGE_HTTP_PORT', schema: port.default(8080) },
 } as const satisfies Record<string, Setting>;

@@ -5,6 +5,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import { loadConfig, requireDatabaseUrl, type Flags } from '../config.ts';
 import { setLogLevel } from '../log.ts';
+import { Redactor, parsePatternList } from '../memory/redact.ts';
 import { MemoryService } from '../memory/service.ts';
 import { Database } from '../store/db.ts';
 
@@ -41,7 +42,7 @@ export interface Runtime {
 
 /** Reads the configuration a database command needs and opens a (lazy) pool. */
 export function openRuntime(flags: Flags, applicationName: string): Runtime {
-  const config = loadConfig(['databaseUrl', 'project', 'tenant', 'logLevel', 'vectorDimension', 'dbPoolMax', 'dbStatementTimeoutMs'], flags);
+  const config = loadConfig(['databaseUrl', 'project', 'tenant', 'logLevel', 'vectorDimension', 'dbPoolMax', 'dbStatementTimeoutMs', 'redactPatterns'], flags);
   setLogLevel(config.logLevel);
   const db = new Database({
     url: requireDatabaseUrl(config.databaseUrl),
@@ -49,5 +50,6 @@ export function openRuntime(flags: Flags, applicationName: string): Runtime {
     statementTimeoutMs: config.dbStatementTimeoutMs,
     applicationName,
   });
-  return { db, service: new MemoryService(db, { dimension: config.vectorDimension }), tenant: config.tenant, project: config.project };
+  const redactor = new Redactor(parsePatternList(config.redactPatterns));
+  return { db, service: new MemoryService(db, { dimension: config.vectorDimension, redactor }), tenant: config.tenant, project: config.project };
 }
