@@ -1,0 +1,92 @@
+/**
+ * Features: text → weighted feature strings, the input of feature hashing.
+ *
+ * Two kinds, each with its own namespace prefix so that a word and an n-gram can never be the
+ * same string (and so never the same hash) by construction:
+ *   "w:" + term   every lexical term of `tokenize` (words, stems, identifier wholes, CJK
+ *                 unigrams and bigrams), weight TERM_WEIGHT. These carry the meaning.
+ *   "g:" + gram   character 3-grams of each non-CJK word of 4..32 letters, taken before
+ *                 stemming, with boundary markers: "postgres" → ^po pos ost stg tgr gre res
+ *                 es$. A one-letter typo leaves most of a word's 3-grams intact ("postgrse"
+ *                 shares 5 of 8), so a misspelled query still lands near the right memories.
+ *                 Weight NGRAM_WEIGHT: low enough that shared suffixes (-ing, -ion) between
+ *                 unrelated words stay small next to a shared word.
+ * Term frequency is sublinear, weight × (1 + ln tf): a word said five times counts more than
+ * once, but not five times more, so one repeated word cannot dominate a memory.
+ */
+import { normalize } from './normalize.ts';
+import { tokenize } from './tokenize.ts';
+
+export const TERM_WEIGHT = 1;
+/**
+ * Tuned so that a one-typo query ("postgrse") keeps cosine ≥ 0.3 with a short text containing
+ * the right word ("postgres"), while texts sharing no word stay near 0. Checked on retrieval
+ * too: on the LoCoMo dev split, ranking by this vector alone, recall@5 is 0.439 without
+ * n-grams, 0.461 at 0.25, 0.462 at 0.35 and 0.454 at 0.5.
+ */
+export const NGRAM_WEIGHT = 0.35;
+/** Character n-gram length. The ASCII path below packs exactly three 7-bit characters. */
+const NGRAM_SIZE = 3;
+
+/** Packs three ASCII characters of an n-gram into one integer (7 bits each). */
+function packGram(a: number, b: number, c: number): number {
+  return (a << 14) | (b << 7) | c;
+}
+
+const CARET = 0x5e; // '^', start-of-word marker
+const DOLLAR = 0x24; // '$', end-of-word marker
+
+function isAscii(word: string): boolean {
+  for (let i = 0; i < word.length; i++) if (word.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+function count<K>(counts: Map<K, number>, key: K): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
+/**
+ * Calls `visit` once per distinct feature of the text (normalisation included) with its
+ * prefixed feature string and weight, in a deterministic order. Counting happens on bare
+ * terms and packed n-grams; prefixed strings are built once per distinct feature only, which
+ * keeps megabyte inputs fast.
+ */
+export function forEachFeature(text: string, visit: (feature: string, weight: number) => void): void {
+  const { terms, ngramWords } = tokenize(normalize(text));
+  const termCounts = new Map<string, number>();
+  for (const term of terms) count(termCounts, term);
+
+  // ASCII words (the common case) count their n-grams as packed integers; others as strings
+  // of code points.
+  const asciiGrams = new Map<number, number>();
+  const otherGrams = new Map<string, number>();
+  for (const word of ngramWords) {
+    if (isAscii(word)) {
+      let a = CARET;
+      let b = word.charCodeAt(0);
+      for (let i = 1; i <= word.length; i++) {
+        const c = i < word.length ? word.charCodeAt(i) : DOLLAR;
+        count(asciiGrams, packGram(a, b, c));
+        a = b;
+        b = c;
+      }
+    } else {
+      const chars = Array.from('^' + word + '$');
+      for (let i = 0; i + NGRAM_SIZE <= chars.length; i++) count(otherGrams, chars[i]! + chars[i + 1]! + chars[i + 2]!);
+    }
+  }
+
+  for (const [term, tf] of termCounts) visit('w:' + term, TERM_WEIGHT * (1 + Math.log(tf)));
+  for (const [packed, tf] of asciiGrams) {
+    const gram = String.fromCharCode(packed >> 14, (packed >> 7) & 0x7f, packed & 0x7f);
+    visit('g:' + gram, NGRAM_WEIGHT * (1 + Math.log(tf)));
+  }
+  for (const [gram, tf] of otherGrams) visit('g:' + gram, NGRAM_WEIGHT * (1 + Math.log(tf)));
+}
+
+/** Feature string → weight; the same features as `forEachFeature`, for inspection and tests. */
+export function features(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  forEachFeature(text, (feature, weight) => out.set(feature, weight));
+  return out;
+}

@@ -1,0 +1,100 @@
+/**
+ * The one hash function of the vectorizer: MurmurHash3, x86 32-bit variant (Austin Appleby,
+ * public domain), computed over the UTF-8 bytes of a string.
+ *
+ * Why this hash: feature hashing only works if the same feature lands in the same bucket in
+ * every process, on every machine, forever — vectors are stored in Postgres and compared
+ * with vectors computed years later. A language's built-in string hash is often salted per
+ * process, which turns a "hash vectorizer" into a random projection per run (the failure of
+ * the original product: similar texts got unrelated vectors), so we use a fixed, published
+ * algorithm with fixed seeds instead. MurmurHash3_x86_32 is small, fast, well mixed, and has
+ * published test vectors that the tests check.
+ *
+ * Strings are hashed as UTF-8 without materialising the bytes. A lone surrogate (which has no
+ * UTF-8 form) hashes as U+FFFD, exactly as `TextEncoder` would encode it.
+ */
+
+/** Seed of the bucket hash. Part of the vectorizer version string ("s0x5a6e"). */
+export const HASH_SEED = 0x5a6e;
+
+/**
+ * Seed of the sign hash: a second, independent hash of the same feature string, so a
+ * feature's sign is uncorrelated with its bucket. Part of the algorithm tag ("hv1").
+ */
+export const SIGN_SEED = 0x9e3779b9;
+
+const C1 = 0xcc9e2d51;
+const C2 = 0x1b873593;
+
+/**
+ * MurmurHash3_x86_32 of the UTF-8 encoding of `s`, as an unsigned 32-bit integer.
+ * `seed` defaults to 0, the convention of the published test vectors; the vectorizer always
+ * passes its own seeds (HASH_SEED, SIGN_SEED).
+ */
+export function hash32(s: string, seed = 0): number {
+  let h = seed >>> 0;
+  let block = 0; // bytes of the current 4-byte block, little-endian
+  let filled = 0; // how many bytes `block` holds
+  let length = 0; // total UTF-8 bytes
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    let cp = s.charCodeAt(i);
+    if (cp >= 0xd800 && cp <= 0xdfff) {
+      const next = i + 1 < n ? s.charCodeAt(i + 1) : 0;
+      if (cp <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (next - 0xdc00);
+        i++;
+      } else {
+        cp = 0xfffd; // a lone surrogate has no UTF-8 form
+      }
+    }
+    // The code point's UTF-8 bytes, packed little-endian into one integer.
+    let bytes: number;
+    let count: number;
+    if (cp < 0x80) {
+      bytes = cp;
+      count = 1;
+    } else if (cp < 0x800) {
+      bytes = (0xc0 | (cp >> 6)) | ((0x80 | (cp & 0x3f)) << 8);
+      count = 2;
+    } else if (cp < 0x10000) {
+      bytes = (0xe0 | (cp >> 12)) | ((0x80 | ((cp >> 6) & 0x3f)) << 8) | ((0x80 | (cp & 0x3f)) << 16);
+      count = 3;
+    } else {
+      bytes =
+        (0xf0 | (cp >> 18)) |
+        ((0x80 | ((cp >> 12) & 0x3f)) << 8) |
+        ((0x80 | ((cp >> 6) & 0x3f)) << 16) |
+        ((0x80 | (cp & 0x3f)) << 24);
+      count = 4;
+    }
+    for (let j = 0; j < count; j++) {
+      block |= ((bytes >>> (8 * j)) & 0xff) << (8 * filled);
+      filled++;
+      if (filled === 4) {
+        let k = Math.imul(block, C1);
+        k = (k << 15) | (k >>> 17);
+        k = Math.imul(k, C2);
+        h ^= k;
+        h = (h << 13) | (h >>> 19);
+        h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+        block = 0;
+        filled = 0;
+      }
+    }
+    length += count;
+  }
+  if (filled > 0) {
+    let k = Math.imul(block, C1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, C2);
+    h ^= k;
+  }
+  h ^= length;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}

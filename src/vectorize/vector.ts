@@ -1,0 +1,119 @@
+/**
+ * The hash vectorizer: weighted features → one sparse, L2-normalised vector, and the
+ * operations on such vectors.
+ *
+ * Feature hashing ("the hashing trick", Weinberger et al. 2009) maps every feature string to
+ * one of `dimension` buckets with a fixed hash, so no vocabulary has to be learnt, stored or
+ * shared between processes: the vector of a text depends on the text alone. Two texts are
+ * similar exactly when they share features, which is what makes search work.
+ *
+ * Signed hashing: each feature also gets a sign (+1/−1) from a second, independent hash.
+ * When two unrelated features collide in a bucket their contributions then cancel in
+ * expectation instead of always adding up, so collisions add noise around zero rather than
+ * a positive bias to every dot product (the inner product stays unbiased).
+ */
+import { forEachFeature } from './features.ts';
+import { hash32, HASH_SEED, SIGN_SEED } from './hash.ts';
+
+/** Indices strictly ascending; values L2-normalised (or both empty). */
+export interface SparseVector {
+  indices: Int32Array;
+  values: Float32Array;
+}
+
+export interface VectorizerOptions {
+  /** Number of hash buckets: a power of two from 2^10 to 2^24. */
+  dimension: number;
+}
+
+/**
+ * 2^20 buckets: a feature of a 250-feature memory shares its bucket with another feature of
+ * the same memory with probability 250 / 2^20 ≈ 0.02%. Stored as int32 indices either way.
+ */
+export const DEFAULT_DIMENSION = 2 ** 20;
+export const MIN_DIMENSION = 2 ** 10;
+export const MAX_DIMENSION = 2 ** 24;
+
+/** Fills in defaults and validates; throws RangeError on a bad dimension. */
+export function resolveOptions(options?: Partial<VectorizerOptions>): VectorizerOptions {
+  const dimension = options?.dimension ?? DEFAULT_DIMENSION;
+  if (
+    typeof dimension !== 'number' ||
+    !Number.isInteger(dimension) ||
+    dimension < MIN_DIMENSION ||
+    dimension > MAX_DIMENSION ||
+    (dimension & (dimension - 1)) !== 0
+  ) {
+    throw new RangeError(
+      `vectorizer dimension must be a power of two between 2^10 (${MIN_DIMENSION}) and 2^24 (${MAX_DIMENSION}), got ${String(dimension)}`,
+    );
+  }
+  return { dimension };
+}
+
+/** Values whose magnitude is below this are exact cancellations of colliding features. */
+const ZERO = 1e-9;
+
+/**
+ * The hashed feature vector of a text: for each distinct feature, bucket = hash32(feature,
+ * HASH_SEED) mod dimension and sign = top bit of hash32(feature, SIGN_SEED); colliding
+ * contributions are summed, exact cancellations dropped, and the result L2-normalised.
+ * Text with no features (empty, punctuation, emoji) gives the empty vector.
+ */
+export function vectorize(text: string, options?: Partial<VectorizerOptions>): SparseVector {
+  const { dimension } = resolveOptions(options);
+  const mask = dimension - 1;
+  const buckets = new Map<number, number>();
+  forEachFeature(text, (feature, weight) => {
+    const bucket = hash32(feature, HASH_SEED) & mask;
+    const signed = hash32(feature, SIGN_SEED) >>> 31 === 1 ? -weight : weight;
+    buckets.set(bucket, (buckets.get(bucket) ?? 0) + signed);
+  });
+
+  const indices = new Int32Array(buckets.size);
+  let count = 0;
+  let sumSquares = 0;
+  for (const [bucket, value] of buckets) {
+    if (Math.abs(value) < ZERO) continue;
+    indices[count++] = bucket;
+    sumSquares += value * value;
+  }
+  const sorted = indices.subarray(0, count).sort();
+  const norm = Math.sqrt(sumSquares);
+  const values = new Float32Array(count);
+  for (let i = 0; i < count; i++) values[i] = buckets.get(sorted[i]!)! / norm;
+  return { indices: sorted.slice(), values };
+}
+
+/**
+ * Dot product of two sparse vectors by a merge walk over their ascending indices; for the
+ * normalised vectors of `vectorize` this is the cosine similarity. An empty vector has
+ * cosine 0 with everything. The sum runs in double precision and is clamped to [-1, 1]
+ * against float32 rounding.
+ */
+export function cosine(a: SparseVector, b: SparseVector): number {
+  const ai = a.indices;
+  const bi = b.indices;
+  const av = a.values;
+  const bv = b.values;
+  let i = 0;
+  let j = 0;
+  let dot = 0;
+  while (i < ai.length && j < bi.length) {
+    const x = ai[i]!;
+    const y = bi[j]!;
+    if (x === y) dot += av[i++]! * bv[j++]!;
+    else if (x < y) i++;
+    else j++;
+  }
+  if (Number.isNaN(dot)) return 0; // only possible with hand-made vectors: never propagate NaN
+  return dot > 1 ? 1 : dot < -1 ? -1 : dot;
+}
+
+/**
+ * The vector's bucket indices, for a Postgres GIN index on int4[]: a candidate shares at
+ * least one bucket with the query. A copy, so callers cannot alter the vector.
+ */
+export function featureKeys(v: SparseVector): Int32Array {
+  return v.indices.slice();
+}
