@@ -14,7 +14,7 @@
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -155,21 +155,75 @@ let owned: Owned | undefined;
 /** Whether the per-process server is currently up (false after cluster.stop()). */
 let clusterRunning = false;
 
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Live processes working on our cluster dir: postmaster, pg_ctl, initdb, runuser (their command
+ * line names `<base>/...`), and initdb's helper backends (PGDATA in their environment).
+ * Zombies have an empty command line and are not listed.
+ */
+function pidsUsing(o: Owned): number[] {
+  const inCmdline = `${o.baseDir}/`;
+  const inEnviron = `PGDATA=${o.dataDir}\0`;
+  const pids: number[] = [];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return pids;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid || pid === o.watchdogPid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes(inCmdline)) {
+        pids.push(pid);
+        continue;
+      }
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(inEnviron)) pids.push(pid);
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
 function cleanupSync(): void {
   const o = owned;
   if (!o || o.cleaned) return;
   o.cleaned = true;
   try {
+    // Normal case: the server is up and nothing else is in flight.
     if (existsSync(join(o.dataDir, 'postmaster.pid'))) {
       runPgSync(o.bindir, o.baseDir, 'pg_ctl', ['-D', o.dataDir, '-m', 'immediate', '-w', '-t', '30', 'stop']);
+    }
+    // Interrupted mid-initdb / mid-pg_ctl (e.g. Ctrl-C during startup): kill whatever still works
+    // on the dir, so nothing can recreate files (or a server) after we delete it.
+    for (let i = 0; i < 50; i++) {
+      const pids = pidsUsing(o);
+      if (pids.length === 0) break;
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      sleepSync(100);
     }
   } catch {
     // best effort
   }
-  try {
-    rmSync(o.baseDir, { recursive: true, force: true, maxRetries: 3 });
-  } catch {
-    // best effort
+  for (let i = 0; i < 20; i++) {
+    try {
+      rmSync(o.baseDir, { recursive: true, force: true });
+      break;
+    } catch {
+      sleepSync(100);
+    }
   }
   if (o.watchdogPid) {
     try {
@@ -195,19 +249,30 @@ function installCleanup(o: Owned): void {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
   // Watchdog: if this process dies without running its exit handlers (SIGKILL, OOM), stop the
   // cluster and remove the dir. Detached + ignored stdio so it never holds the test runner up.
+  // Paths go through the environment, not argv, so `pkill -f` below does not match the watchdog.
   const script = [
-    'pid=$1; pgctl=$2; data=$3; base=$4; shift 4',
-    'while kill -0 "$pid" 2>/dev/null; do sleep 1; done',
-    'if [ -f "$data/postmaster.pid" ]; then "$@" "$pgctl" -D "$data" -m immediate -w -t 30 stop >/dev/null 2>&1; fi',
-    'rm -rf "$base"',
+    'while kill -0 "$SAGE_WD_PID" 2>/dev/null; do sleep 1; done',
+    'data="$SAGE_WD_DIR/data"',
+    'if [ -f "$data/postmaster.pid" ]; then',
+    '  if [ "$SAGE_WD_RUNAS" = 1 ]; then runuser -u postgres -- "$SAGE_WD_PGCTL" -D "$data" -m immediate -w -t 30 stop',
+    '  else "$SAGE_WD_PGCTL" -D "$data" -m immediate -w -t 30 stop; fi',
+    'fi',
+    'if command -v pkill >/dev/null 2>&1; then pkill -KILL -f -- "$SAGE_WD_DIR/" && sleep 1; fi',
+    'rm -rf "$SAGE_WD_DIR"',
   ].join('\n');
-  const prefix = IS_ROOT ? ['runuser', '-u', 'postgres', '--'] : [];
   try {
-    const child = spawn(
-      '/bin/sh',
-      ['-c', script, 'sage-pg-watchdog', String(process.pid), join(o.bindir, 'pg_ctl'), o.dataDir, o.baseDir, ...prefix],
-      { detached: true, stdio: 'ignore', cwd: '/' },
-    );
+    const child = spawn('/bin/sh', ['-c', script, 'sage-pg-watchdog'], {
+      detached: true,
+      stdio: 'ignore',
+      cwd: '/',
+      env: {
+        PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+        SAGE_WD_PID: String(process.pid),
+        SAGE_WD_DIR: o.baseDir,
+        SAGE_WD_PGCTL: join(o.bindir, 'pg_ctl'),
+        SAGE_WD_RUNAS: IS_ROOT ? '1' : '0',
+      },
+    });
     child.on('error', () => {});
     child.unref();
     o.watchdogPid = child.pid;
