@@ -65,6 +65,37 @@ export const SETTINGS = {
   projectMap: { flag: 'project-map', env: 'SAGE_PROJECT_MAP', fileEnv: 'SAGE_PROJECT_MAP_FILE', schema: z.string().optional() },
   httpHost: { flag: 'host', env: 'SAGE_HTTP_HOST', schema: z.string().trim().min(1).default('127.0.0.1') },
   httpPort: { flag: 'port', env: 'SAGE_HTTP_PORT', schema: port.default(8080) },
+  // --- HTTP (`sage serve`) and JWT. Key settings are file paths (read as bytes by src/auth/keys.ts).
+  /** The URL clients use to reach /mcp when Sage sits behind a proxy (for the RFC 9728 metadata). */
+  httpPublicUrl: {
+    flag: 'public-url',
+    env: 'SAGE_HTTP_PUBLIC_URL',
+    schema: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  },
+  httpBodyLimit: { flag: 'body-limit', env: 'SAGE_HTTP_BODY_LIMIT', schema: positiveInt.max(64 * 2 ** 20).default(2 ** 20) },
+  httpRequestTimeoutMs: { flag: 'request-timeout-ms', env: 'SAGE_HTTP_REQUEST_TIMEOUT_MS', schema: positiveInt.min(100).max(600_000).default(30_000) },
+  /** Host names accepted in the Host header (DNS-rebinding protection); "*" accepts any. */
+  allowedHosts: { flag: 'allowed-hosts', env: 'SAGE_ALLOWED_HOSTS', schema: z.string().trim().optional() },
+  /** Origins accepted when a browser sends Origin; "*" accepts any. */
+  allowedOrigins: { flag: 'allowed-origins', env: 'SAGE_ALLOWED_ORIGINS', schema: z.string().trim().optional() },
+  jwtSecretFile: { flag: 'jwt-secret-file', env: 'SAGE_JWT_SECRET_FILE', schema: z.string().trim().min(1).optional() },
+  jwtPublicKeyFile: { flag: 'jwt-public-key-file', env: 'SAGE_JWT_PUBLIC_KEY_FILE', schema: z.string().trim().min(1).optional() },
+  jwksFile: { flag: 'jwks-file', env: 'SAGE_JWKS_FILE', schema: z.string().trim().min(1).optional() },
+  jwtPrivateKeyFile: { flag: 'jwt-private-key-file', env: 'SAGE_JWT_PRIVATE_KEY_FILE', schema: z.string().trim().min(1).optional() },
+  jwtIssuer: { flag: 'jwt-issuer', env: 'SAGE_JWT_ISSUER', schema: z.string().trim().min(1).optional() },
+  jwtAudience: { flag: 'jwt-audience', env: 'SAGE_JWT_AUDIENCE', schema: z.string().trim().min(1).optional() },
+  /** Comma-separated subset of HS256, EdDSA, ES256; default: what the configured key can verify. */
+  jwtAlgorithms: {
+    flag: 'jwt-algorithms',
+    env: 'SAGE_JWT_ALGORITHMS',
+    schema: z
+      .string()
+      .trim()
+      .refine((s) => s.split(',').every((a) => ['HS256', 'EdDSA', 'ES256'].includes(a.trim())), 'must be a comma-separated list of HS256, EdDSA, ES256')
+      .optional(),
+  },
+  /** The claim that names the tenant (default "sub"). */
+  tenantClaim: { flag: 'tenant-claim', env: 'SAGE_TENANT_CLAIM', schema: z.string().trim().min(1).max(100).default('sub') },
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -9,10 +9,12 @@ import { SAGE_VERSION } from '../version.ts';
 import type { Command } from './command.ts';
 import { healthCommand } from './health.ts';
 import { migrateCommand } from './migrate.ts';
+import { serveCommand } from './serve.ts';
 import { stdioCommand } from './stdio.ts';
+import { tokenCommand } from './token.ts';
 import { versionCommand } from './version.ts';
 
-export const COMMANDS: readonly Command[] = [stdioCommand, migrateCommand, healthCommand, versionCommand];
+export const COMMANDS: readonly Command[] = [stdioCommand, serveCommand, tokenCommand, migrateCommand, healthCommand, versionCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

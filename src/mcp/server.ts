@@ -4,6 +4,7 @@
  * never in the service.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { ALL_SCOPES, type Scope } from '../auth/tenant.ts';
 import type { Caller, MemoryService } from '../memory/service.ts';
 import { SAGE_VERSION } from '../version.ts';
 import { registerPrompts } from './prompts.ts';
@@ -16,15 +17,27 @@ const INSTRUCTIONS =
   'After an exchange that settles something worth keeping, call save_conversation (or remember for a standalone fact). ' +
   'Search with search_memory; correct stale memories with update_memory; remove wrong ones with forget.';
 
-export function createMcpServer(service: MemoryService, caller: Omit<Caller, 'session'>): McpServer {
+/** Over stateless HTTP each request gets a fresh server, so a "current session" cannot outlive one call. */
+const STATELESS_INSTRUCTIONS =
+  ' Over HTTP every request stands alone: after manage_session create or switch, pass that session id as `session` to later saves.';
+
+export interface ServerOptions {
+  /** What the caller may do; every scope when omitted (stdio, the local user). */
+  scopes?: ReadonlySet<Scope>;
+  /** True for stateless HTTP: no state survives between requests. */
+  stateless?: boolean;
+}
+
+export function createMcpServer(service: MemoryService, caller: Omit<Caller, 'session'>, options: ServerOptions = {}): McpServer {
   const server = new McpServer(
     { name: 'sage', title: 'Sage memory', version: SAGE_VERSION },
-    { capabilities: { tools: {}, resources: {}, prompts: {}, logging: {} }, instructions: INSTRUCTIONS },
+    { capabilities: { tools: {}, resources: {}, prompts: {}, logging: {} }, instructions: options.stateless ? INSTRUCTIONS + STATELESS_INSTRUCTIONS : INSTRUCTIONS },
   );
   let session: string | undefined;
   const ctx: ToolContext = {
     service,
     caller: () => ({ ...caller, session }),
+    scopes: options.scopes ?? ALL_SCOPES,
     setSession: (id) => {
       session = id;
     },

@@ -9,12 +9,16 @@ import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { isSageError } from '../errors.ts';
 import { log } from '../log.ts';
+import type { Scope } from '../auth/tenant.ts';
 import type { Caller, MemoryService } from '../memory/service.ts';
+import { toolScope } from './access.ts';
 
 /** What a tool handler may use: the service and the connection's caller and session. */
 export interface ToolContext {
   service: MemoryService;
   caller(): Caller;
+  /** What the caller may do (every scope over stdio; the token's over HTTP). */
+  scopes: ReadonlySet<Scope>;
   /** Sets (or clears) the connection's current session. */
   setSession(id: string | undefined): void;
 }
@@ -52,6 +56,10 @@ export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(s
     },
     // The SDK has already validated args against inputSchema.
     (async (args: z.output<z.ZodObject<I>>) => {
+      const needed = toolScope(def.name, args);
+      if (!ctx.scopes.has(needed)) {
+        return { content: [{ type: 'text' as const, text: `${def.name} needs the ${needed} scope, which this token does not grant` }], isError: true };
+      }
       try {
         const out = await def.handler(args, ctx);
         return { content: [{ type: 'text' as const, text: JSON.stringify(out) }], structuredContent: out as Record<string, unknown> };

@@ -9,9 +9,10 @@
  * on the next call after a failure instead of being remembered as failed forever.
  */
 import pg from 'pg';
-import { UnavailableError } from '../errors.ts';
+import { ConfigError, UnavailableError } from '../errors.ts';
 import { log } from '../log.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
+import { RUNTIME_ROLE } from './migrations/002_rls.ts';
 
 export type Client = pg.PoolClient;
 
@@ -38,6 +39,22 @@ export function describeUnavailable(err: unknown): UnavailableError {
   const code = (err as { code?: unknown }).code;
   const detail = typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
   return new UnavailableError(`PostgreSQL is not reachable (${detail}); Sage keeps retrying — try again shortly`);
+}
+
+/**
+ * Scopes the open transaction to one tenant: sets `sage.tenant` and switches to the runtime
+ * role (both SET LOCAL, undone at COMMIT/ROLLBACK), so row-level security applies even when
+ * Sage connects as the tables' owner or a superuser (see migrations/002_rls.ts). One round trip.
+ */
+export async function enterTenant(client: Client, tenant: string): Promise<void> {
+  try {
+    await client.query(`SELECT set_config('sage.tenant', $1, true), set_config('role', $2, true)`, [tenant, RUNTIME_ROLE]);
+  } catch (err) {
+    if ((err as { code?: unknown }).code === '42501') {
+      throw new ConfigError(`the database role Sage connects as may not act as ${RUNTIME_ROLE}: as an administrator run GRANT ${RUNTIME_ROLE} TO <that role>`);
+    }
+    throw err;
+  }
 }
 
 export class Database {
@@ -89,7 +106,7 @@ export class Database {
     let broken: Error | undefined;
     try {
       await client.query(options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN');
-      await client.query(`SELECT set_config('sage.tenant', $1, true)`, [tenant]);
+      await enterTenant(client, tenant);
       const result = await work(client);
       await client.query('COMMIT');
       return result;

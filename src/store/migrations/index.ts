@@ -5,6 +5,7 @@
  * it the same way, with no files to ship beside the binary.)
  */
 import { sql as m001 } from './001_init.ts';
+import { sql as m002 } from './002_rls.ts';
 
 export interface Migration {
   version: number;
@@ -12,4 +13,7 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'init', sql: m001 }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'init', sql: m001 },
+  { version: 2, name: 'rls', sql: m002 },
+];

@@ -1,0 +1,116 @@
+/**
+ * Verifying and minting JWTs with jose. Verification pins the algorithms (from the key, see
+ * keys.ts), requires `exp`, honours `nbf` and `iat` with a small clock tolerance, checks `iss`
+ * and `aud` when configured, and caps the token's size before any parsing. Every failure is a
+ * TokenError whose description is safe to send to the client and to log: it never contains
+ * the token or any part of it.
+ */
+import { randomUUID } from 'node:crypto';
+import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { InputError } from '../errors.ts';
+import { KeySelectionError, type SigningKey, type TokenHeader, type VerificationKeys } from './keys.ts';
+import { ClaimError, principalFromClaims, type Principal, type Scope } from './tenant.ts';
+
+/** Seconds of clock skew tolerated for exp, nbf and iat. */
+export const CLOCK_TOLERANCE_S = 30;
+/** Tokens above this are refused unread (a real one is well under 2 KiB). */
+export const MAX_TOKEN_BYTES = 8192;
+/** The longest lifetime `sage token` mints. */
+export const MAX_TTL_S = 366 * 24 * 3600;
+
+/** A token was refused. `description` is safe to show (RFC 6750 error_description). */
+export class TokenError extends Error {
+  override name = 'TokenError';
+  readonly code = 'invalid_token';
+}
+
+export interface VerifierOptions {
+  keys: VerificationKeys;
+  issuer?: string | undefined;
+  audience?: string | undefined;
+  tenantClaim: string;
+}
+
+export type Verifier = (token: string) => Promise<Principal>;
+
+function describe(err: unknown): string {
+  if (err instanceof TokenError || err instanceof ClaimError || err instanceof KeySelectionError) return err.message;
+  if (err instanceof errors.JWTExpired) return 'the token has expired';
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    switch (err.claim) {
+      case 'exp':
+        return err.reason === 'missing' ? 'the token has no expiry (exp)' : 'the token has an invalid expiry (exp)';
+      case 'nbf':
+        return 'the token is not valid yet (nbf)';
+      case 'iat':
+        return 'the token has an invalid issue time (iat)';
+      case 'iss':
+        return 'the token was issued by someone else (iss)';
+      case 'aud':
+        return 'the token is for another audience (aud)';
+      default:
+        return `the token's "${err.claim}" claim is invalid`;
+    }
+  }
+  if (err instanceof errors.JOSEAlgNotAllowed) return 'the token is signed with an algorithm this server does not accept';
+  if (err instanceof errors.JWSSignatureVerificationFailed) return 'the token signature is invalid';
+  if (err instanceof errors.JOSENotSupported) return 'the token uses an unsupported algorithm or header';
+  if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid) return 'the token is malformed';
+  if (err instanceof TypeError) return 'the token does not match the key type';
+  return 'the token could not be verified';
+}
+
+export function createVerifier(options: VerifierOptions): Verifier {
+  const { keys } = options;
+  return async (token) => {
+    try {
+      if (token.length > MAX_TOKEN_BYTES) throw new TokenError(`the token is larger than ${MAX_TOKEN_BYTES} bytes`);
+      if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token)) throw new TokenError('the token is not a compact JWS (header.payload.signature)');
+      const { payload } = await jwtVerify(token, (header: TokenHeader) => keys.resolve(header), {
+        algorithms: keys.algorithms,
+        issuer: options.issuer,
+        audience: options.audience,
+        clockTolerance: CLOCK_TOLERANCE_S,
+        requiredClaims: ['exp'],
+      });
+      // jose checks iat only together with maxTokenAge; a token issued in the future is refused here.
+      if (payload.iat !== undefined && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_S) throw new TokenError('the token has an issue time (iat) in the future');
+      return principalFromClaims(payload, options.tenantClaim);
+    } catch (err) {
+      throw new TokenError(describe(err), { cause: err });
+    }
+  };
+}
+
+/** Parses a lifetime such as 30d, 12h, 15m, 90s (or plain seconds). */
+export function parseTtl(text: string): number {
+  const m = /^(\d+)\s*([smhdw]?)$/.exec(text.trim());
+  if (!m) throw new InputError(`--ttl "${text}" is not a duration such as 30d, 12h, 15m or 3600s`);
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 }[m[2] as '' | 's' | 'm' | 'h' | 'd' | 'w'];
+  const seconds = Number(m[1]) * unit;
+  if (seconds < 60 || seconds > MAX_TTL_S) throw new InputError('--ttl must be from 1 minute to 366 days');
+  return seconds;
+}
+
+export interface MintOptions {
+  subject: string;
+  scopes: readonly Scope[];
+  ttlSeconds: number;
+  issuer?: string | undefined;
+  audience?: string | undefined;
+  /** Extra claims, e.g. the tenant claim when it is not `sub`. */
+  claims?: Record<string, string> | undefined;
+}
+
+export async function mintToken(signing: SigningKey, options: MintOptions): Promise<string> {
+  const payload: JWTPayload = { ...options.claims, scope: options.scopes.join(' ') };
+  const jwt = new SignJWT(payload)
+    .setProtectedHeader({ alg: signing.alg, typ: 'JWT', ...(signing.kid ? { kid: signing.kid } : {}) })
+    .setSubject(options.subject)
+    .setIssuedAt()
+    .setJti(randomUUID())
+    .setExpirationTime(Math.floor(Date.now() / 1000) + options.ttlSeconds);
+  if (options.issuer) jwt.setIssuer(options.issuer);
+  if (options.audience) jwt.setAudience(options.audience);
+  return jwt.sign(signing.key);
+}
