@@ -132,6 +132,13 @@ const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
 const mib = (bytes) => `${(bytes / 1048576).toFixed(1)} MiB`;
 const rel = (p) => relative(ROOT, p) || '.';
 
+/** Concurrent builds in one tree (two test runs) never see a half-written file. */
+function writeAtomic(path, data) {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
 // ── 1. the bundle ───────────────────────────────────────────────────────────────
 function esbuildOptions() {
   /** @type {import('esbuild').BuildOptions} */
@@ -182,7 +189,7 @@ async function buildBundle() {
     if (a.code.includes(p + sep)) fail(`bundle embeds a machine path (${p}); it would not be repeatable elsewhere`);
   }
   mkdirSync(DIST, { recursive: true });
-  writeFileSync(BUNDLE, a.code);
+  writeAtomic(BUNDLE, a.code);
   return a;
 }
 
@@ -223,7 +230,7 @@ function writeNotices(metafile, nodeBin, nodeVersion) {
   sections.push(`Node.js ${nodeVersion} (the runtime embedded in the executable)\n${'-'.repeat(20)}\n${nodeText}`);
   const header = 'Sage bundles the following third-party software. Their licences follow.\n';
   const out = join(DIST, 'THIRD_PARTY_NOTICES');
-  writeFileSync(out, `${header}\n${sections.join('\n\n\n')}\n`);
+  writeAtomic(out, `${header}\n${sections.join('\n\n\n')}\n`);
   return out;
 }
 
@@ -341,13 +348,17 @@ const node = pickNode();
 log(`node     ${node.version} ${node.arch}  ${node.bin}`);
 const notices = writeNotices(metafile, node.bin, node.version);
 
-const work = join(DIST, `.sea-${opts.variant}`);
+const work = join(DIST, `.sea-${opts.variant}-${process.pid}`);
+const tmp = `${OUT}.${process.pid}.tmp`;
+process.on('exit', () => {
+  rmSync(work, { recursive: true, force: true });
+  rmSync(tmp, { force: true });
+});
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 const blob = makeBlob(node, work, { THIRD_PARTY_NOTICES: notices });
 log(`blob     ${opts.variant}  ${mib(statSync(blob).size)}`);
 
-const tmp = `${OUT}.tmp`;
 rmSync(tmp, { force: true });
 stripCopy(node, tmp);
 const strippedSize = statSync(tmp).size;
