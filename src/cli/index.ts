@@ -7,14 +7,17 @@ import { ConfigError, isSageError } from '../errors.ts';
 import { log, scrubUrl } from '../log.ts';
 import { SAGE_VERSION } from '../version.ts';
 import type { Command } from './command.ts';
+import { exportCommand } from './export.ts';
 import { healthCommand } from './health.ts';
+import { importCommand } from './import.ts';
 import { migrateCommand } from './migrate.ts';
+import { reindexCommand } from './reindex.ts';
 import { serveCommand } from './serve.ts';
 import { stdioCommand } from './stdio.ts';
 import { tokenCommand } from './token.ts';
 import { versionCommand } from './version.ts';
 
-export const COMMANDS: readonly Command[] = [stdioCommand, serveCommand, tokenCommand, migrateCommand, healthCommand, versionCommand];
+export const COMMANDS: readonly Command[] = [stdioCommand, serveCommand, tokenCommand, migrateCommand, healthCommand, exportCommand, importCommand, reindexCommand, versionCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,0 +1,305 @@
+/**
+ * SQL for export, import and reindex: bulk reads in primary-key order and bulk writes with
+ * one statement per batch. Functions take a client already inside a tenant transaction,
+ * except `snapshotTx`, which opens the one transaction an export runs in.
+ *
+ * Timestamps cross this module as text with microseconds (PostgreSQL's precision), never as
+ * JS Dates (milliseconds): a Date would round every `now()` timestamp and make an export lossy.
+ */
+import type { Kind } from '../memory/model.ts';
+import { describeUnavailable, enterTenant, isUnavailable, type Client, type Database } from './db.ts';
+
+/** ISO 8601 in UTC with microseconds, e.g. 2025-03-01T14:00:00.123456Z. */
+const ISO = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/**
+ * Runs `work` in one REPEATABLE READ, READ ONLY transaction for the tenant, so that every
+ * page an export reads comes from the same snapshot (a consistent backup, as pg_dump makes).
+ * Database.tx cannot do this: it enters the tenant with a query before the isolation level
+ * could be chosen, so the isolation goes into BEGIN here; the rest mirrors Database.tx.
+ */
+export async function snapshotTx<T>(db: Database, tenant: string, work: (client: Client) => Promise<T>): Promise<T> {
+  await db.ready();
+  let client: Client;
+  try {
+    client = await db.pool.connect();
+  } catch (err) {
+    throw describeUnavailable(err);
+  }
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await enterTenant(client, tenant);
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    if (isUnavailable(err)) {
+      broken = err instanceof Error ? err : new Error(String(err));
+      throw describeUnavailable(err);
+    }
+    try {
+      await client.query('ROLLBACK');
+    } catch (rollbackErr) {
+      broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+    }
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
+export interface ExportedSession {
+  id: string;
+  project: string;
+  title: string | null;
+  created_at: string;
+  last_active: string;
+}
+
+export interface ExportedMemory {
+  id: string;
+  project: string;
+  session: string | null;
+  kind: Kind;
+  user_prompt: string | null;
+  content: string;
+  tags: string[];
+  metadata: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}
+
+/**
+ * Pages are read in primary-key order (tenant, id) after the last id seen: each page is an
+ * index range scan whatever the table size. Ordering by (created_at, id) would need an index
+ * that does not exist for all rows of a tenant (memories_by_time is per project and live rows
+ * only), and without it every page would scan and sort the whole tenant.
+ */
+export interface ExportFilter {
+  tenant: string;
+  /** undefined: every project of the tenant. */
+  project: string | undefined;
+  includeDeleted: boolean;
+}
+
+export async function sessionsPage(client: Client, filter: ExportFilter, afterId: string | null, limit: number): Promise<ExportedSession[]> {
+  // With a project filter, a session belongs to the export when it is the project's or when
+  // one of the project's memories refers to it (a session may span projects).
+  const res = await client.query<ExportedSession>(
+    `SELECT s.id, s.project, s.title, ${ISO('s.created_at')} AS created_at, ${ISO('s.last_active')} AS last_active
+     FROM sessions s
+     WHERE s.tenant = $1 AND ($2::text IS NULL OR s.id > $2)
+       AND ($3::text IS NULL OR s.project = $3
+            OR s.id IN (SELECT m.session_id FROM memories m
+                        WHERE m.tenant = $1 AND m.project = $3 AND m.session_id IS NOT NULL AND ($5 OR m.deleted_at IS NULL)))
+     ORDER BY s.id
+     LIMIT $4`,
+    [filter.tenant, afterId, filter.project ?? null, limit, filter.includeDeleted],
+  );
+  return res.rows;
+}
+
+export async function memoriesPage(client: Client, filter: ExportFilter, afterId: string | null, limit: number): Promise<ExportedMemory[]> {
+  const res = await client.query<ExportedMemory>(
+    `SELECT m.id, m.project, m.session_id AS session, m.kind, m.user_text AS user_prompt, m.content, m.tags, m.metadata,
+            ${ISO('m.created_at')} AS created_at, ${ISO('m.updated_at')} AS updated_at,
+            CASE WHEN m.deleted_at IS NULL THEN NULL ELSE ${ISO('m.deleted_at')} END AS deleted_at
+     FROM memories m
+     WHERE m.tenant = $1 AND ($2::uuid IS NULL OR m.id > $2::uuid)
+       AND ($3::text IS NULL OR m.project = $3)
+       AND ($4 OR m.deleted_at IS NULL)
+     ORDER BY m.id
+     LIMIT $5`,
+    [filter.tenant, afterId, filter.project ?? null, filter.includeDeleted, limit],
+  );
+  return res.rows;
+}
+
+/** Restores sessions; returns how many were new. */
+export async function restoreSessions(client: Client, tenant: string, sessions: readonly ExportedSession[]): Promise<number> {
+  if (sessions.length === 0) return 0;
+  // An existing session keeps its project and title (unless it had none) and widens its time
+  // span to cover the imported one: importing an old backup into a live database never moves
+  // a session's activity backwards, and importing the same file twice changes nothing.
+  const res = await client.query<{ inserted: boolean }>(
+    `INSERT INTO sessions AS s (tenant, id, project, title, created_at, last_active)
+     SELECT $1, u.id, u.project, u.title, u.created_at, u.last_active
+     FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[]) WITH ORDINALITY
+       AS u(id, project, title, created_at, last_active, n)
+     ORDER BY u.n
+     ON CONFLICT (tenant, id) DO UPDATE
+       SET created_at = least(s.created_at, excluded.created_at),
+           last_active = greatest(s.last_active, excluded.last_active),
+           title = coalesce(s.title, excluded.title)
+       WHERE s.created_at > excluded.created_at OR s.last_active < excluded.last_active OR (s.title IS NULL AND excluded.title IS NOT NULL)
+     RETURNING (xmax = 0) AS inserted`,
+    [
+      tenant,
+      sessions.map((s) => s.id),
+      sessions.map((s) => s.project),
+      sessions.map((s) => s.title),
+      sessions.map((s) => s.created_at),
+      sessions.map((s) => s.last_active),
+    ],
+  );
+  return res.rows.filter((r) => r.inserted).length;
+}
+
+/** An imported memory with what Sage derives from its text. */
+export interface ImportRow {
+  id: string;
+  project: string;
+  session: string | null;
+  kind: Kind;
+  userText: string | null;
+  content: string;
+  tags: readonly string[];
+  metadata: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+  deletedAt: string | null;
+  contentHash: Uint8Array;
+  vector: Uint8Array;
+  vectorKeys: Int32Array;
+  lexemes: string;
+}
+
+/** A text[] literal for one row's tags (passed inside a text[] of literals, then cast per row). */
+function arrayLiteral(items: readonly string[]): string {
+  return `{${items.map((t) => `"${t.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
+}
+
+export interface ImportOutcome {
+  inserted: number;
+  /** Rows whose id already exists in the tenant (imported before). */
+  existing: number;
+  /** Rows skipped because identical live content exists in the project under another id. */
+  duplicates: number;
+}
+
+/**
+ * Inserts a batch with one statement: columns travel as arrays (a fixed 17 parameters however
+ * large the batch) and rows that clash with an existing id or with identical live content in
+ * the project are skipped by the unique indexes, not by a racy prior SELECT. Sessions that
+ * the memories name but that do not exist yet are created, as a save would.
+ */
+export async function insertImported(client: Client, tenant: string, vectorizerVersion: string, rows: readonly ImportRow[]): Promise<ImportOutcome> {
+  if (rows.length === 0) return { inserted: 0, existing: 0, duplicates: 0 };
+  const ids = rows.map((r) => r.id);
+  const res = await client.query<{ id: string }>(
+    `INSERT INTO memories (tenant, id, project, session_id, kind, user_text, content, tags, metadata, content_hash, vector, vector_keys,
+                           lexemes, vectorizer_version, created_at, updated_at, deleted_at)
+     SELECT $1, u.id, u.project, u.session_id, u.kind, u.user_text, u.content, u.tags::text[], u.metadata::jsonb, u.content_hash, u.vector,
+            u.vector_keys::int4[], u.lexemes::tsvector, $2, u.created_at, u.updated_at, u.deleted_at
+     FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bytea[], $12::bytea[],
+                 $13::text[], $14::text[], $15::timestamptz[], $16::timestamptz[], $17::timestamptz[]) WITH ORDINALITY
+       AS u(id, project, session_id, kind, user_text, content, tags, metadata, content_hash, vector, vector_keys, lexemes,
+            created_at, updated_at, deleted_at, n)
+     ORDER BY u.n
+     ON CONFLICT DO NOTHING
+     RETURNING id`,
+    [
+      tenant,
+      vectorizerVersion,
+      ids,
+      rows.map((r) => r.project),
+      rows.map((r) => r.session),
+      rows.map((r) => r.kind),
+      rows.map((r) => r.userText),
+      rows.map((r) => r.content),
+      rows.map((r) => arrayLiteral(r.tags)),
+      rows.map((r) => JSON.stringify(r.metadata)),
+      rows.map((r) => r.contentHash),
+      rows.map((r) => r.vector),
+      rows.map((r) => `{${r.vectorKeys.join(',')}}`),
+      rows.map((r) => r.lexemes),
+      rows.map((r) => r.createdAt),
+      rows.map((r) => r.updatedAt),
+      rows.map((r) => r.deletedAt),
+    ],
+  );
+  const inserted = res.rowCount ?? 0;
+  let existing = 0;
+  if (inserted < rows.length) {
+    // A row not inserted clashed either on its id (imported before, or repeated in this batch)
+    // or on content; ids are lower-case UUIDs, as Postgres returns them.
+    const insertedIds = new Set(res.rows.map((r) => r.id));
+    const others = [...new Set(ids.filter((id) => !insertedIds.has(id)))];
+    const found = others.length === 0 ? [] : (await client.query<{ id: string }>(`SELECT id FROM memories WHERE tenant = $1 AND id = ANY($2::uuid[])`, [tenant, others])).rows;
+    const present = new Set(found.map((r) => r.id));
+    const seen = new Set<string>();
+    for (const id of ids) {
+      if (insertedIds.has(id) && !seen.has(id)) seen.add(id);
+      else if (insertedIds.has(id) || present.has(id)) existing++;
+    }
+  }
+  const withSession = rows.filter((r) => r.session !== null);
+  if (withSession.length > 0) {
+    await client.query(
+      `INSERT INTO sessions (tenant, id, project, title, created_at, last_active)
+       SELECT $1, u.session_id, (array_agg(u.project ORDER BY u.created_at))[1], NULL, min(u.created_at), max(u.created_at)
+       FROM unnest($2::text[], $3::text[], $4::timestamptz[]) AS u(session_id, project, created_at)
+       GROUP BY u.session_id
+       ON CONFLICT (tenant, id) DO NOTHING`,
+      [tenant, withSession.map((r) => r.session), withSession.map((r) => r.project), withSession.map((r) => r.createdAt)],
+    );
+  }
+  return { inserted, existing, duplicates: rows.length - inserted - existing };
+}
+
+/** What reindex reads of a memory: the text its derived columns come from. */
+export interface ReindexSource {
+  id: string;
+  kind: Kind;
+  user_text: string | null;
+  content: string;
+  tags: string[];
+}
+
+/** How many memories (live or forgotten) reindex would touch. */
+export async function countToReindex(client: Client, tenant: string, staleThan: string | undefined): Promise<number> {
+  const res = await client.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM memories WHERE tenant = $1 AND ($2::text IS NULL OR vectorizer_version <> $2)`,
+    [tenant, staleThan ?? null],
+  );
+  return res.rows[0]?.n ?? 0;
+}
+
+/**
+ * The next page of memories to reindex after `afterId`, locked until the batch's transaction
+ * ends, so that an edit arriving meanwhile waits instead of having its fresh vector overwritten
+ * by one derived from the old text. `staleThan` undefined means every memory.
+ */
+export async function lockReindexPage(client: Client, tenant: string, staleThan: string | undefined, afterId: string | null, limit: number): Promise<ReindexSource[]> {
+  const res = await client.query<ReindexSource>(
+    `SELECT id, kind, user_text, content, tags FROM memories
+     WHERE tenant = $1 AND ($2::uuid IS NULL OR id > $2::uuid) AND ($3::text IS NULL OR vectorizer_version <> $3)
+     ORDER BY id
+     LIMIT $4
+     FOR UPDATE`,
+    [tenant, afterId, staleThan ?? null, limit],
+  );
+  return res.rows;
+}
+
+export interface Rederived {
+  id: string;
+  vector: Uint8Array;
+  vectorKeys: Int32Array;
+  lexemes: string;
+}
+
+/** Writes recomputed vectors and lexemes. updated_at stays: the memory itself did not change. */
+export async function writeRederived(client: Client, tenant: string, vectorizerVersion: string, rows: readonly Rederived[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const res = await client.query(
+    `UPDATE memories m
+     SET vector = u.vector, vector_keys = u.vector_keys::int4[], lexemes = u.lexemes::tsvector, vectorizer_version = $2
+     FROM unnest($3::uuid[], $4::bytea[], $5::text[], $6::text[]) AS u(id, vector, vector_keys, lexemes)
+     WHERE m.tenant = $1 AND m.id = u.id`,
+    [tenant, vectorizerVersion, rows.map((r) => r.id), rows.map((r) => r.vector), rows.map((r) => `{${r.vectorKeys.join(',')}}`), rows.map((r) => r.lexemes)],
+  );
+  return res.rowCount ?? 0;
+}
