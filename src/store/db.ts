@@ -84,6 +84,11 @@ export class Database {
     if (!this.#ready) {
       const attempt = migrate(this.pool).catch((err: unknown) => {
         this.#ready = undefined;
+        if ((err as { code?: unknown }).code === '42501') {
+          throw new ConfigError(
+            `${(err as Error).message}: connect as the owner of Sage's tables, or as a member of ${RUNTIME_ROLE} (as an administrator run GRANT ${RUNTIME_ROLE} TO <that role>)`,
+          );
+        }
         throw isUnavailable(err) ? describeUnavailable(err) : err;
       });
       this.#ready = attempt;

@@ -22,11 +22,12 @@ export async function migrate(pool: pg.Pool, migrations: readonly Migration[] = 
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     try {
-      await client.query(`CREATE TABLE IF NOT EXISTS sage_migrations (
+      // Created only when missing: a runtime role without CREATE on the schema must still start.
+      await client.query(`DO $$ BEGIN IF to_regclass('sage_migrations') IS NULL THEN CREATE TABLE sage_migrations (
         version    integer     PRIMARY KEY,
         name       text        NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now()
-      )`);
+      ); END IF; END $$`);
       const done = await client.query<{ version: number }>('SELECT version FROM sage_migrations');
       const have = new Set(done.rows.map((r) => r.version));
       const applied: number[] = [];

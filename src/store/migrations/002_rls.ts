@@ -12,6 +12,7 @@
  *
  *   CREATE ROLE sage_runtime NOLOGIN;                       -- or let this migration create it
  *   CREATE ROLE sage LOGIN PASSWORD '…' IN ROLE sage_runtime; -- the role Sage connects as
+ *   (then run `sage migrate` once as the owner; the login role needs no CREATE privilege)
  *
  * The migration creates sage_runtime when it is missing (needs CREATEROLE or superuser) and
  * makes the migrating role a member so it can SET ROLE. Roles are shared by every database of
@@ -64,6 +65,8 @@ BEGIN
   EXECUTE format('GRANT USAGE ON SCHEMA %I TO ${RUNTIME_ROLE}', current_schema());
 END
 $$;
+-- A dedicated login role checks the schema version at start (it inherits this through membership).
+GRANT SELECT ON sage_migrations TO ${RUNTIME_ROLE};
 ${tenantIsolation('sessions')}
 ${tenantIsolation('memories')}
 `;
