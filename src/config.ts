@@ -5,7 +5,7 @@
  * reported as one line that names the setting and the source it came from.
  */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from './errors.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);

@@ -1,6 +1,6 @@
 /** A prompt that injects recalled context: for clients that offer prompts as slash commands. */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ToolContext } from './tool.ts';
 import { errorMessage } from './tool.ts';
 

@@ -6,7 +6,7 @@
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isSageError } from '../errors.ts';
 import { log } from '../log.ts';
 import type { Scope } from '../auth/tenant.ts';

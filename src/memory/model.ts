@@ -3,7 +3,7 @@
  * the MCP tools publish them as output schemas, and export/import reads and writes them, so
  * one definition serves every face.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const KINDS = ['turn', 'note', 'fact', 'agent_report'] as const;
 export const KindSchema = z.enum(KINDS);

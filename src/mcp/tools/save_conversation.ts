@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SaveResultSchema } from '../../memory/model.ts';
 import { defineTool } from '../tool.ts';
 import { metadata, project, session, tags } from './shared.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SearchHitSchema } from '../../memory/model.ts';
 import { STRATEGIES } from '../../memory/search.ts';
 import { MAX_SEARCH_LIMIT } from '../../memory/service.ts';

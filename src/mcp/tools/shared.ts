@@ -1,5 +1,5 @@
 /** Input fields that several tools share, described once so every tool says the same thing. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { KindSchema } from '../../memory/model.ts';
 
 export const project = z

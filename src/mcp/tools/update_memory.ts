@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { KindSchema, MemorySchema } from '../../memory/model.ts';
 import { defineTool } from '../tool.ts';
 
