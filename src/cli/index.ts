@@ -9,6 +9,7 @@ import { SAGE_VERSION } from '../version.ts';
 import type { Command } from './command.ts';
 import { exportCommand } from './export.ts';
 import { healthCommand } from './health.ts';
+import { initSecretsCommand } from './init-secrets.ts';
 import { importCommand } from './import.ts';
 import { migrateCommand } from './migrate.ts';
 import { reindexCommand } from './reindex.ts';
@@ -17,7 +18,7 @@ import { stdioCommand } from './stdio.ts';
 import { tokenCommand } from './token.ts';
 import { versionCommand } from './version.ts';
 
-export const COMMANDS: readonly Command[] = [stdioCommand, serveCommand, tokenCommand, migrateCommand, healthCommand, exportCommand, importCommand, reindexCommand, versionCommand];
+export const COMMANDS: readonly Command[] = [stdioCommand, serveCommand, tokenCommand, migrateCommand, healthCommand, exportCommand, importCommand, reindexCommand, initSecretsCommand, versionCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
