@@ -8,7 +8,7 @@
  * command streams it after the JSON object: `sage hook stop --transcript-stdin` reads the
  * first JSON value, then the rest of stdin is the transcript. The JSON may span lines.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InputError } from '../errors.ts';
 
 export const HookInputSchema = z.looseObject({
