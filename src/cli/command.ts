@@ -18,6 +18,11 @@ export interface Command {
   /** Extra help text after the option list. */
   details?: string;
   options: Options;
+  /**
+   * Exit code for usage errors (unknown flag, bad value), 2 by default. Claude Code hooks set 0:
+   * to Claude Code, exit code 2 means "block the prompt".
+   */
+  usageExitCode?: number;
   run(flags: Flags, positionals: string[]): Promise<number>;
 }
 

@@ -10,15 +10,17 @@ import type { Command } from './command.ts';
 import { exportCommand } from './export.ts';
 import { healthCommand } from './health.ts';
 import { initSecretsCommand } from './init-secrets.ts';
+import { hookCommand } from './hook.ts';
 import { importCommand } from './import.ts';
 import { migrateCommand } from './migrate.ts';
 import { reindexCommand } from './reindex.ts';
 import { serveCommand } from './serve.ts';
+import { setupCommand } from './setup.ts';
 import { stdioCommand } from './stdio.ts';
 import { tokenCommand } from './token.ts';
 import { versionCommand } from './version.ts';
 
-export const COMMANDS: readonly Command[] = [stdioCommand, serveCommand, tokenCommand, migrateCommand, healthCommand, exportCommand, importCommand, reindexCommand, initSecretsCommand, versionCommand];
+export const COMMANDS: readonly Command[] = [stdioCommand, serveCommand, tokenCommand, migrateCommand, healthCommand, exportCommand, importCommand, reindexCommand, hookCommand, setupCommand, initSecretsCommand, versionCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -63,7 +65,7 @@ export async function run(argv: string[]): Promise<number> {
     positionals = parsed.positionals;
   } catch (err) {
     process.stderr.write(`sage ${name}: ${err instanceof Error ? err.message : String(err)}. Run "sage ${name} --help".\n`);
-    return 2;
+    return command.usageExitCode ?? 2;
   }
   if (flags.help) {
     process.stdout.write(commandHelp(command));
@@ -74,7 +76,7 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`sage ${name}: invalid configuration: ${err.message}\n`);
-      return 2;
+      return command.usageExitCode ?? 2;
     }
     const message = isSageError(err) ? err.message : err instanceof Error ? scrubUrl(err.message) : String(err);
     if (!isSageError(err)) log.error('command failed', { command: name, error: err, stack: err instanceof Error ? err.stack : undefined });

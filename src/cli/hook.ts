@@ -1,0 +1,240 @@
+/**
+ * `sage hook prompt` and `sage hook stop`: Claude Code hooks (UserPromptSubmit; Stop and
+ * SessionEnd). Both read the hook JSON on stdin.
+ *
+ *  - prompt: finds the memories of the current project relevant to the prompt and prints one
+ *    compact block on stdout, which Claude Code adds to the model's context; prints nothing
+ *    when nothing is relevant (the service's context relevance floor: a memory must share a
+ *    word with the prompt, or be similar beyond chance n-gram overlap — see
+ *    src/memory/context.ts).
+ *  - stop: saves every turn of the transcript not captured yet (src/claude/capture.ts).
+ *
+ * A hook must never get in the user's way: whatever happens — no database, bad input, a
+ * timeout — it exits 0 and says why on stderr (Claude Code treats exit code 2 as "block the
+ * prompt" or "do not stop", which a memory failure must never cause). Usage errors exit 0 too.
+ *
+ * The project comes from where Claude Code runs, never from the model: see
+ * src/claude/project.ts. In Docker the transcript is not visible to Sage, so the hook command
+ * streams it after the JSON (`--transcript-stdin`); `sage setup claude` writes that command.
+ */
+import { readFile } from 'node:fs/promises';
+import { loadConfig, type Flags } from '../config.ts';
+import { isSageError } from '../errors.ts';
+import { scrubUrl } from '../log.ts';
+import { captureTranscript, serviceCaptureStore, type CaptureResult } from '../claude/capture.ts';
+import { readHookStream, type HookInput } from '../claude/hook-input.ts';
+import { parseProjectMap, resolveProject, type ResolvedProject } from '../claude/project.ts';
+import { parseTranscript } from '../claude/transcript.ts';
+import { analyze } from '../vectorize/index.ts';
+import { DATABASE_OPTIONS, openRuntime, type Command } from './command.ts';
+
+export const PROMPT_BUDGET = 2500;
+/** A long pasted prompt is searched by its beginning: enough words to match, bounded work. */
+const QUERY_MAX_CHARS = 2000;
+const PROMPT_TIMEOUT_MS = 2000;
+const STOP_TIMEOUT_MS = 50_000;
+const MAX_HOOK_JSON_BYTES = 8 * 1024 * 1024;
+const MAX_STREAM_BYTES = 256 * 1024 * 1024;
+
+type Event = 'prompt' | 'stop';
+
+class HookError extends Error {}
+
+async function readStdin(maxBytes: number): Promise<string> {
+  if (process.stdin.isTTY) throw new HookError('expects the hook JSON on stdin (Claude Code sends it); see "sage setup claude"');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw new HookError(`stdin is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function positiveInt(flags: Flags, name: string, fallback: number, min: number, max: number): number {
+  const raw = flags[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new HookError(`--${name} must be a whole number from ${min} to ${max}`);
+  return n;
+}
+
+function projectFor(flags: Flags, input: HookInput, cwdFallback: string | null = null): ResolvedProject {
+  const map = parseProjectMap(loadConfig(['projectMap'], flags).projectMap);
+  const fallback = loadConfig(['project'], {}).project;
+  return resolveProject({
+    explicit: typeof flags.project === 'string' ? flags.project : undefined,
+    cwd: input.cwd ?? cwdFallback,
+    projectDir: process.env.CLAUDE_PROJECT_DIR,
+    map,
+    fallback,
+  });
+}
+
+/** Hook output is quiet by default: Claude Code shows stderr of a successful hook only in verbose mode. */
+function quiet(flags: Flags): Flags {
+  return flags['log-level'] === undefined && !process.env.SAGE_LOG_LEVEL ? { ...flags, 'log-level': 'warn' } : flags;
+}
+
+/** The prompt to search with, or null when it gives nothing to search for. */
+export function promptQuery(prompt: string | undefined): string | null {
+  const text = (prompt ?? '').trim();
+  if (text.length === 0 || /^\/[\w:.-]+$/.test(text)) return null; // empty, or a bare slash command
+  let query = text.length > QUERY_MAX_CHARS ? text.slice(0, QUERY_MAX_CHARS) : text;
+  if (!query.isWellFormed()) query = query.toWellFormed();
+  return analyze(query).terms.length > 0 ? query : null;
+}
+
+async function promptHook(flags: Flags, input: HookInput, timeoutMs: number): Promise<{ stdout: string; note: string }> {
+  const query = promptQuery(input.prompt);
+  if (query === null) return { stdout: '', note: 'nothing to search for in this prompt' };
+  const budget = positiveInt(flags, 'budget', PROMPT_BUDGET, 200, 100_000);
+  const { project } = projectFor(flags, input);
+  let context: string;
+  let shown: number;
+  if (typeof flags.url === 'string') {
+    const { connectRemote, readToken } = await import('./hook-remote.ts');
+    const remote = await connectRemote({ url: flags.url, token: await readToken(flags['token-file'] as string | undefined), timeoutMs });
+    try {
+      const out = await remote.call('get_context', { query, budget, project });
+      context = typeof out.context === 'string' ? out.context : '';
+      shown = Array.isArray(out.ids) ? out.ids.length : 0;
+    } finally {
+      await remote.close().catch(() => undefined);
+    }
+  } else {
+    const runtime = openRuntime({ ...quiet(flags), project }, 'sage-hook');
+    try {
+      const packed = await runtime.service.context({ tenant: runtime.tenant, project }, { query, budget });
+      context = packed.text;
+      shown = packed.ids.length;
+    } finally {
+      await runtime.db.close().catch(() => undefined);
+    }
+  }
+  if (!context) return { stdout: '', note: `no relevant memories in project "${project}"` };
+  const stdout = flags.json
+    ? JSON.stringify({ hookSpecificOutput: { hookEventName: 'UserPromptSubmit', additionalContext: context } }) + '\n'
+    : context + '\n';
+  return { stdout, note: `${shown} memories (${context.length} characters) from project "${project}"` };
+}
+
+async function loadTranscript(flags: Flags, input: HookInput, rest: string): Promise<string> {
+  if (rest.trim().length > 0) return rest;
+  if (flags['transcript-stdin']) {
+    throw new HookError(
+      `--transcript-stdin: no transcript followed the hook JSON on stdin (is ${input.transcript_path ?? 'the transcript'} readable where the hook runs?)`,
+    );
+  }
+  if (!input.transcript_path) throw new HookError('the hook input has no transcript_path');
+  try {
+    return await readFile(input.transcript_path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new HookError(
+      `cannot read the transcript ${input.transcript_path} (${code}); when Sage runs in a container, stream it: ` +
+        `"sage setup claude --mode docker" prints the hook command that does`,
+    );
+  }
+}
+
+async function stopHook(flags: Flags, input: HookInput, rest: string, timeoutMs: number): Promise<CaptureResult> {
+  const transcript = parseTranscript(await loadTranscript(flags, input, rest));
+  const firstCwd = transcript.entries.find((e) => e.cwd)?.cwd ?? null;
+  const { project } = projectFor(flags, input, firstCwd);
+  const sessionId = input.session_id;
+  if (typeof flags.url === 'string') {
+    const { connectRemote, readToken, remoteCaptureStore } = await import('./hook-remote.ts');
+    const remote = await connectRemote({ url: flags.url, token: await readToken(flags['token-file'] as string | undefined), timeoutMs });
+    try {
+      return await captureTranscript(remoteCaptureStore(remote, flags.url), transcript, { sessionId, project });
+    } finally {
+      await remote.close().catch(() => undefined);
+    }
+  }
+  const runtime = openRuntime({ ...quiet(flags), project }, 'sage-hook');
+  try {
+    return await captureTranscript(serviceCaptureStore(runtime.service, { tenant: runtime.tenant, project }), transcript, { sessionId, project });
+  } finally {
+    await runtime.db.close().catch(() => undefined);
+  }
+}
+
+function describeCapture(r: CaptureResult): string {
+  const parts = [`${r.turns} new turn${r.turns === 1 ? '' : 's'}`];
+  if (r.agentReports) parts.push(`${r.agentReports} agent report${r.agentReports === 1 ? '' : 's'}`);
+  if (r.duplicates) parts.push(`${r.duplicates} already stored`);
+  return `captured ${parts.join(', ')} in project "${r.project}" (session ${r.sessionId})`;
+}
+
+function reason(err: unknown): string {
+  if (err instanceof HookError || isSageError(err)) return err.message;
+  return err instanceof Error ? scrubUrl(err.message) : String(err);
+}
+
+export async function runHook(event: Event, flags: Flags): Promise<void> {
+  const say = (line: string) => process.stderr.write(`sage hook ${event}: ${line}\n`);
+  const timeoutMs = positiveInt(flags, 'timeout-ms', event === 'prompt' ? PROMPT_TIMEOUT_MS : STOP_TIMEOUT_MS, 100, 600_000);
+  // The deadline ends the process whatever is pending (a connection attempt to a database
+  // that does not answer): a late context block is worth less than an unblocked prompt.
+  const deadline = setTimeout(() => {
+    say(`gave up after ${timeoutMs} ms (is PostgreSQL reachable?); the prompt goes on without memories`);
+    process.exit(0);
+  }, timeoutMs);
+  deadline.unref();
+  try {
+    const { input, rest } = readHookStream(await readStdin(event === 'stop' ? MAX_STREAM_BYTES : MAX_HOOK_JSON_BYTES));
+    if (event === 'prompt') {
+      const out = await promptHook(flags, input, timeoutMs);
+      if (out.stdout) process.stdout.write(out.stdout);
+      say(out.note);
+    } else {
+      say(describeCapture(await stopHook(flags, input, rest, timeoutMs)));
+    }
+  } catch (err) {
+    say(`${reason(err)} (exit 0: the hook never blocks Claude Code)`);
+  } finally {
+    clearTimeout(deadline);
+  }
+}
+
+export const hookCommand: Command = {
+  name: 'hook',
+  summary: 'Claude Code hooks: inject relevant memories (prompt) and capture the conversation (stop)',
+  usage: 'sage hook prompt|stop [options] < hook.json',
+  details: `  prompt               UserPromptSubmit: print the memories of this project relevant to the
+                       prompt (nothing when none is), for Claude Code to add to the context
+  stop                 Stop and SessionEnd: save every turn of the transcript not saved yet
+  --budget N           prompt: size of the context block in characters (default ${PROMPT_BUDGET})
+  --json               prompt: print {"hookSpecificOutput":{"additionalContext":…}} instead of text
+  --transcript-stdin   stop: the transcript follows the hook JSON on stdin (Sage in Docker)
+  --project NAME       Use this project instead of deriving it from the working directory
+  --url URL            Use a remote Sage over HTTP (https://host/mcp) instead of PostgreSQL
+  --token-file FILE    Bearer token for --url (env SAGE_TOKEN_FILE)
+  --timeout-ms N       Give up after N ms and exit 0 (prompt ${PROMPT_TIMEOUT_MS}, stop ${STOP_TIMEOUT_MS})
+  --database-url URL   PostgreSQL URL (env DATABASE_URL or DATABASE_URL_FILE)
+  --tenant NAME        Tenant (env SAGE_TENANT, default "local")
+  --log-level LEVEL    debug | info | warn | error | silent (env SAGE_LOG_LEVEL; hooks default to warn)
+  The project: SAGE_PROJECT_MAP, else the git repository's name, else the directory's name.
+  Always exits 0; the reason for doing nothing is on stderr.`,
+  options: {
+    ...DATABASE_OPTIONS,
+    budget: { type: 'string' },
+    json: { type: 'boolean' },
+    'transcript-stdin': { type: 'boolean' },
+    url: { type: 'string' },
+    'token-file': { type: 'string' },
+    'timeout-ms': { type: 'string' },
+  },
+  usageExitCode: 0,
+  async run(flags, positionals) {
+    const [event, ...extra] = positionals;
+    if ((event !== 'prompt' && event !== 'stop') || extra.length > 0) {
+      process.stderr.write('sage hook: expected "sage hook prompt" or "sage hook stop" (exit 0: the hook never blocks Claude Code)\n');
+      return 0;
+    }
+    await runHook(event, flags);
+    return 0;
+  },
+};
