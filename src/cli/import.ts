@@ -11,6 +11,7 @@ import { loadConfig } from '../config.ts';
 import { InputError } from '../errors.ts';
 import { ImportError, importJsonl, type ImportContext, type ImportSummary } from '../memory/transfer.ts';
 import { openRuntime, type Command } from './command.ts';
+import { IMPORT_SOURCE_HELP, IMPORT_SOURCE_OPTIONS, isImportSource, runImportSource } from './import-sources.ts';
 import { formatCount, interruptible, Progress } from './progress.ts';
 
 function describe(s: ImportSummary, seconds: number, tenant: string): string {
@@ -59,7 +60,7 @@ async function openInput(file: string | undefined): Promise<{ stream: Readable |
 export const importCommand: Command = {
   name: 'import',
   summary: 'Read a Sage export (JSONL) into the tenant; idempotent, keeps ids and timestamps',
-  usage: 'sage import [FILE|-] [options]',
+  usage: 'sage import [FILE|-] [options]  |  sage import claude-transcripts [DIR]  |  sage import memory-graph FILE',
   details: `  FILE                 The export to read; "-" or nothing reads stdin. Nothing is overwritten:
                        a memory whose id exists is skipped, and so is one whose content already
                        lives in its project (a duplicate). Vectors and lexemes are derived anew
@@ -68,8 +69,10 @@ export const importCommand: Command = {
   --json               Also print the summary as one JSON line on stdout
   --database-url URL   PostgreSQL URL (env DATABASE_URL or DATABASE_URL_FILE)
   --tenant NAME        Tenant to import into (env SAGE_TENANT, default "local")
-  --log-level LEVEL    debug | info | warn | error | silent (env SAGE_LOG_LEVEL)`,
+  --log-level LEVEL    debug | info | warn | error | silent (env SAGE_LOG_LEVEL)
+${IMPORT_SOURCE_HELP}`,
   options: {
+    ...IMPORT_SOURCE_OPTIONS,
     'database-url': { type: 'string' },
     tenant: { type: 'string' },
     'log-level': { type: 'string' },
@@ -77,6 +80,7 @@ export const importCommand: Command = {
     json: { type: 'boolean' },
   },
   async run(flags, positionals) {
+    if (isImportSource(positionals[0])) return runImportSource(positionals[0], flags, positionals.slice(1));
     if (positionals.length > 1) {
       process.stderr.write(`sage import: one input at a time (got ${positionals.length}). Run "sage import --help".\n`);
       return 2;
