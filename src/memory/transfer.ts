@@ -14,7 +14,7 @@
  * Memory stays constant however large the data: export reads pages in one snapshot, import
  * writes batches as it reads, reindex walks the table in pages, each in its own transaction.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InputError } from '../errors.ts';
 import type { Database } from '../store/db.ts';
 import {
@@ -202,8 +202,9 @@ export async function exportJsonl(ctx: TransferContext, write: (text: string) =>
   const project = options.project !== undefined ? cleanName('project', options.project) : undefined;
   const filter: ExportFilter = { tenant: ctx.tenant, project, includeDeleted: options.includeDeleted ?? false };
   const summary: ExportSummary = { sessions: 0, memories: 0, deleted: 0 };
-  await write(JSON.stringify(headerLine(ctx, { project, includeDeleted: filter.includeDeleted })) + '\n');
   await snapshotTx(ctx.db, ctx.tenant, async (client) => {
+    // Inside the snapshot: if the database cannot be reached, not even the header is written.
+    await write(JSON.stringify(headerLine(ctx, { project, includeDeleted: filter.includeDeleted })) + '\n');
     let after: string | null = null;
     for (;;) {
       options.signal?.throwIfAborted();

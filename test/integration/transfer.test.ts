@@ -342,3 +342,17 @@ test('an export holds only the configured tenant; an import writes only into its
   const stale = await db.pool.query(`SELECT tenant FROM memories WHERE vectorizer_version <> $1 ORDER BY tenant`, [new MemoryService(db, { dimension: DIMENSION }).vectorizerVersion]);
   assert.deepEqual(stale.rows, [{ tenant: 'a' }]);
 });
+
+test('an export from an unreachable database writes nothing, not even the header', async () => {
+  const db = new Database({ url: 'postgres://postgres@127.0.0.1:1/none', max: 1 });
+  try {
+    let out = '';
+    await assert.rejects(
+      exportJsonl({ db, tenant: 'local', dimension: DIMENSION }, async (text) => void (out += text)),
+      /PostgreSQL is not reachable/,
+    );
+    assert.equal(out, '');
+  } finally {
+    await db.close();
+  }
+});
