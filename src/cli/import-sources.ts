@@ -41,9 +41,10 @@ export function isImportSource(name: string | undefined): name is ImportSource {
 /** Options these sources add to `sage import`. */
 export const IMPORT_SOURCE_OPTIONS: Options = { project: { type: 'string' } };
 
-export const IMPORT_SOURCE_HELP = `  claude-transcripts [DIR]
+export const IMPORT_SOURCE_HELP = `  claude-transcripts [DIR|-]
                        Import Claude Code history (default DIR: ~/.claude/projects), idempotently;
-                       the project of each session comes from its directory (or --project)
+                       the project of each session comes from its directory (or --project);
+                       "-" reads one session file from stdin
   memory-graph FILE    Import the MCP memory server's memory.jsonl (entities, observations,
                        relations) into --project (default SAGE_PROJECT); "-" reads stdin
   --project NAME       Project for the imported memories`;
@@ -84,8 +85,10 @@ function defaultProjectsDir(): string {
 
 async function importTranscripts(flags: Flags, positionals: string[]): Promise<number> {
   if (positionals.length > 1) throw new InputError('claude-transcripts takes one directory');
-  const root = path.resolve(positionals[0] ?? defaultProjectsDir());
-  const files = await findTranscripts(root);
+  // "-": one session on stdin (`docker exec -i sage /sage import claude-transcripts - < FILE`).
+  const fromStdin = positionals[0] === '-';
+  const root = fromStdin ? '-' : path.resolve(positionals[0] ?? defaultProjectsDir());
+  const files = fromStdin ? [{ file: '-', bytes: 0 }] : await findTranscripts(root);
   const dryRun = flags['dry-run'] === true;
   const map = parseProjectMap(loadConfig(['projectMap'], flags).projectMap);
   const fallback = loadConfig(['project'], flags).project;
@@ -100,9 +103,10 @@ async function importTranscripts(flags: Flags, positionals: string[]): Promise<n
   try {
     for (const [i, { file, bytes }] of files.entries()) {
       try {
-        const transcript = parseTranscript(await readFile(file, 'utf8'));
+        const transcript = parseTranscript(fromStdin ? await readStdinText('claude-transcripts -: pipe one session file in') : await readFile(file, 'utf8'));
         const stem = path.basename(file, '.jsonl');
-        const sessionId = UUID_STEM.test(stem) ? stem : (transcript.entries.find((e) => e.sessionId)?.sessionId ?? stem);
+        const fallbackId = fromStdin ? `import-${transcript.entries[0]?.uuid ?? 'stdin'}` : stem;
+        const sessionId = UUID_STEM.test(stem) ? stem : (transcript.entries.find((e) => e.sessionId)?.sessionId ?? fallbackId);
         const cwd = transcript.entries.find((e) => e.cwd)?.cwd ?? null;
         const { project } = resolveProject({ explicit, cwd, map, fallback });
         if (dryRun || !runtime) {
@@ -257,7 +261,7 @@ async function importGraph(flags: Flags, positionals: string[]): Promise<number>
   let text: string;
   try {
     // "-" reads stdin: `docker exec -i sage /sage import memory-graph - < memory.jsonl`.
-    text = file === '-' ? await readStdinText() : await readFile(file, 'utf8');
+    text = file === '-' ? await readStdinText('memory-graph -: pipe the memory.jsonl in (sage import memory-graph - < memory.jsonl)') : await readFile(file, 'utf8');
   } catch (err) {
     if (err instanceof InputError) throw err;
     throw new InputError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
@@ -296,8 +300,8 @@ async function importGraph(flags: Flags, positionals: string[]): Promise<number>
   return 0;
 }
 
-async function readStdinText(): Promise<string> {
-  if (process.stdin.isTTY) throw new InputError('memory-graph -: pipe the memory.jsonl in (sage import memory-graph - < memory.jsonl)');
+async function readStdinText(hint: string): Promise<string> {
+  if (process.stdin.isTTY) throw new InputError(hint);
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
   return Buffer.concat(chunks).toString('utf8');

@@ -110,6 +110,19 @@ test('import claude-transcripts: every session, projects from their directories,
   assert.equal((await query(db.url, 'SELECT 1 FROM memories')).length, 4);
 });
 
+test('import claude-transcripts - reads one session from stdin (Docker: docker exec -i … < FILE)', async (t) => {
+  const db = await createTestDatabase(t);
+  const env = { DATABASE_URL: db.url };
+  const text = readFileSync(path.join(FIXTURES, 'transcript.jsonl'), 'utf8');
+  const first = await run(['import', 'claude-transcripts', '-'], env, text);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stderr, /imported 2 turns and 1 agent reports from 1 sessions in 1 files; .*projects: shop \(2\)/);
+  const again = await run(['import', 'claude-transcripts', '-'], env, text);
+  assert.match(again.stderr, /imported 0 turns .*2 turns were already captured/);
+  const rows = await query<{ session_id: string }>(db.url, 'SELECT DISTINCT session_id FROM memories');
+  assert.deepEqual(rows.map((r) => r.session_id), [SESSION]);
+});
+
 test('import after the hooks captured a session saves nothing twice', async (t) => {
   const db = await createTestDatabase(t);
   const projects = projectsTree(makeTempDir(t));

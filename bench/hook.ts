@@ -1,0 +1,146 @@
+// npm run bench:hook [-- --runs 40 --memories 3000 --binary dist/sage --json]
+//
+// Latency of `sage hook prompt` as Claude Code sees it: spawn → exit, with the hook JSON on
+// stdin, against a PostgreSQL holding --memories memories in the project (the fixture
+// transcript captured, plus synthetic turns on varied topics). Measured for the binary and for
+// the sources (node src/main.ts), interleaved in shuffled order each round so machine load
+// hits them alike, next to a floor from the same run: `sage version` (start-up only, no
+// database). Prompts alternate between ones that match stored memories and ones that match
+// nothing. Also times one `sage hook stop` of the fixture transcript (capture of 2 turns).
+// PostgreSQL: DATABASE_URL when set (a scratch database is NOT created: use an empty one), else
+// a throw-away cluster like the tests'.
+// With --json the last line is {"runs":N,"memories":N,"binary":{"p50_ms":x,"p95_ms":x},"source":{...},"floor_binary":{...},...}
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { MemoryService } from '../src/memory/service.ts';
+import { Database } from '../src/store/db.ts';
+import { createTestDatabase } from '../test/helpers/postgres.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const NODE = join(ROOT, 'node_modules/.bin/node');
+const FIXTURES = join(ROOT, 'test/fixtures/claude');
+
+const { values: opts } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '40' },
+    memories: { type: 'string', default: '3000' },
+    binary: { type: 'string', default: join(ROOT, 'dist', 'sage') },
+    json: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+const RUNS = Number(opts.runs);
+const MEMORIES = Number(opts.memories);
+const BINARY = resolve(opts.binary);
+
+function say(line: string): void {
+  process.stderr.write(`bench:hook: ${line}\n`);
+}
+
+function timeRun(command: string, args: string[], stdin: string, env: Record<string, string>): Promise<{ ms: number; stdout: string; stderr: string; code: number | null }> {
+  const started = performance.now();
+  const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: 'pipe' });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  child.stdin.end(stdin);
+  return new Promise((done) => child.on('close', (code) => done({ ms: performance.now() - started, stdout, stderr, code })));
+}
+
+function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return Math.round(sorted[rank]! * 10) / 10;
+}
+
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}
+
+const TOPICS = [
+  ['checkout', 'payment', 'stripe', 'retry', 'timeout', 'webhook', 'card', 'refund'],
+  ['postgres', 'index', 'query', 'vacuum', 'migration', 'pool', 'deadlock', 'replica'],
+  ['react', 'component', 'hook', 'render', 'state', 'props', 'suspense', 'router'],
+  ['docker', 'image', 'container', 'compose', 'volume', 'healthcheck', 'registry', 'layer'],
+  ['auth', 'jwt', 'session', 'cookie', 'oauth', 'scope', 'login', 'token'],
+  ['ci', 'pipeline', 'cache', 'artifact', 'flaky', 'runner', 'matrix', 'deploy'],
+];
+
+function syntheticTurn(i: number): { user: string; content: string } {
+  const words = TOPICS[i % TOPICS.length]!;
+  const pick = (k: number) => words[(i * 7 + k * 3) % words.length]!;
+  return {
+    user: `How do we handle the ${pick(0)} ${pick(1)} problem in module ${i % 97}?`,
+    content: `We changed the ${pick(2)} ${pick(3)} handling in src/${pick(4)}/${pick(5)}-${i}.ts: the ${pick(1)} now uses a ${pick(6)} with a bounded ${pick(7)}, and the tests cover case ${i}.`,
+  };
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(BINARY)) throw new Error(`${BINARY} not found: run npm run build first (or pass --binary)`);
+  const database = process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : await createTestDatabase();
+  const env = { DATABASE_URL: database.url };
+  const db = new Database({ url: database.url, max: 4 });
+  const service = new MemoryService(db, { dimension: 2 ** 20 });
+  await db.ready();
+  say(`seeding ${MEMORIES} memories`);
+  for (let i = 0; i < MEMORIES; i++) {
+    const t = syntheticTurn(i);
+    await service.save({ tenant: 'local', project: 'shop' }, { kind: 'turn', userText: t.user, content: t.content, session: `bench-${i % 50}` });
+  }
+  await db.close();
+
+  const transcript = join(FIXTURES, 'transcript.jsonl');
+  const stopInput = JSON.stringify({ session_id: '5d3c2b1a-7e6f-4a8b-9c0d-1e2f3a4b5c6d', transcript_path: transcript, cwd: '/home/alice/src/shop', hook_event_name: 'Stop' });
+  const stop = await timeRun(BINARY, ['hook', 'stop'], stopInput, env);
+  if (!/captured 2 new turns/.test(stop.stderr)) throw new Error(`stop hook did not capture: ${stop.stderr}`);
+  say(`hook stop (2 turns + 1 agent report, binary): ${stop.ms.toFixed(0)} ms`);
+
+  const prompts = [
+    'Why was the checkout test timing out?',
+    'how do we retry the stripe webhook payment',
+    'postgres deadlock in the migration pool',
+    'Plan the office picnic menu with vegetarian options',
+    'fix the flaky ci pipeline cache',
+    'what is the capital of Mongolia',
+  ];
+  const variants = [
+    { name: 'binary', command: BINARY, args: ['hook', 'prompt'], samples: [] as number[], printed: 0 },
+    { name: 'source', command: NODE, args: [join(ROOT, 'src/main.ts'), 'hook', 'prompt'], samples: [] as number[], printed: 0 },
+    { name: 'floor_binary', command: BINARY, args: ['version'], samples: [] as number[], printed: 0 },
+    { name: 'floor_source', command: NODE, args: [join(ROOT, 'src/main.ts'), 'version'], samples: [] as number[], printed: 0 },
+  ];
+  // Warm-up (page cache, PostgreSQL buffers).
+  for (const v of variants) await timeRun(v.command, v.args, JSON.stringify({ session_id: 'warm', cwd: '/home/alice/src/shop', prompt: prompts[0] }), env);
+  for (let r = 0; r < RUNS; r++) {
+    const prompt = prompts[r % prompts.length]!;
+    const input = JSON.stringify({ session_id: `bench-${r}`, cwd: '/home/alice/src/shop', hook_event_name: 'UserPromptSubmit', prompt });
+    for (const v of shuffle([...variants])) {
+      const out = await timeRun(v.command, v.args, input, env);
+      if (out.code !== 0) throw new Error(`${v.name} exited ${out.code}: ${out.stderr}`);
+      if (v.args.includes('prompt') && /gave up|not reachable|DATABASE_URL/.test(out.stderr)) throw new Error(`${v.name}: ${out.stderr}`);
+      v.samples.push(out.ms);
+      if (out.stdout.length > 0) v.printed++;
+    }
+  }
+  const result: Record<string, unknown> = { runs: RUNS, memories: MEMORIES + 3 };
+  for (const v of variants) {
+    result[v.name] = { p50_ms: percentile(v.samples, 50), p95_ms: percentile(v.samples, 95), ...(v.args.includes('prompt') ? { printed: v.printed } : {}) };
+    say(`${v.name.padEnd(13)} p50 ${percentile(v.samples, 50).toFixed(1)} ms  p95 ${percentile(v.samples, 95).toFixed(1)} ms${v.args.includes('prompt') ? `  (context printed in ${v.printed}/${RUNS} runs)` : ''}`);
+  }
+  result.stop_ms = Math.round(stop.ms);
+  if (opts.json) process.stdout.write(JSON.stringify(result) + '\n');
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  say(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  process.exit(1);
+});
