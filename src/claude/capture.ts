@@ -20,7 +20,7 @@ import type { Kind } from '../memory/model.ts';
 import type { Caller, MemoryService } from '../memory/service.ts';
 import { advanceCursor, getCursor } from '../store/cursors.ts';
 import { renderTurn } from './render.ts';
-import { buildTurns, type ParsedTranscript, type Turn } from './transcript.ts';
+import { buildTurns, parseTranscript, parseTranscriptFrom, type ParsedTranscript, type Turn } from './transcript.ts';
 
 export const CAPTURE_SOURCE = 'claude-code';
 export const CAPTURE_TAG = 'claude-code';
@@ -83,14 +83,18 @@ function turnMetadata(turn: Turn, sessionId: string, tools: string[], continuati
 }
 
 /**
- * Captures what is new in `transcript` for one session. Saves in transcript order and moves
+ * Captures what is new in a transcript for one session. Saves in transcript order and moves
  * the cursor after each turn, so a failure part-way keeps what was saved and the next run
- * resumes from there.
+ * resumes from there. Given the text, only the part from the cursor's turn on is parsed.
  */
-export async function captureTranscript(store: CaptureStore, transcript: ParsedTranscript, options: { sessionId: string; project: string }): Promise<CaptureResult> {
+export async function captureTranscript(store: CaptureStore, source: string | ParsedTranscript, options: { sessionId: string; project: string }): Promise<CaptureResult> {
   const { sessionId, project } = options;
   const result: CaptureResult = { sessionId, project, turns: 0, agentReports: 0, duplicates: 0, alreadyCaptured: 0, cursorFound: null };
   const cursor = await store.cursor(sessionId);
+  let transcript: ParsedTranscript;
+  if (typeof source !== 'string') transcript = source;
+  else if (cursor) transcript = parseTranscriptFrom(source, cursor.lastUuid).transcript;
+  else transcript = parseTranscript(source);
   let afterLine = -1;
   if (cursor) {
     const at = transcript.entries.find((e) => e.uuid === cursor.lastUuid);

@@ -131,11 +131,10 @@ function parseLine(raw: string, line: number): Entry | 'bookkeeping' | 'invalid'
   };
 }
 
-/** Parses a whole transcript. Tolerant: bad lines are counted, never fatal. */
-export function parseTranscript(text: string): ParsedTranscript {
+/** Parses text[start…] whose first line is line number `firstLine`. */
+function parseRange(text: string, start: number, firstLine: number): ParsedTranscript {
   const out: ParsedTranscript = { entries: [], lines: 0, invalid: 0, title: null };
-  let start = 0;
-  let line = 0;
+  let line = firstLine;
   while (start < text.length) {
     let end = text.indexOf('\n', start);
     if (end === -1) end = text.length;
@@ -153,6 +152,58 @@ export function parseTranscript(text: string): ParsedTranscript {
   }
   out.lines = line;
   return out;
+}
+
+/** Parses a whole transcript. Tolerant: bad lines are counted, never fatal. */
+export function parseTranscript(text: string): ParsedTranscript {
+  return parseRange(text, 0, 0);
+}
+
+/**
+ * Parses only what a capture after a cursor needs: from the prompt of the turn that contains
+ * the entry `uuid` to the end. The turns before it were captured already, and reading them
+ * again is the cost that grows with a session: a long session's transcript is tens of
+ * megabytes and the stop hook runs after every response. Falls back to the whole transcript
+ * when the entry is not found (`found: false`). Line numbers stay those of the whole file.
+ */
+export function parseTranscriptFrom(text: string, uuid: string): { transcript: ParsedTranscript; found: boolean } {
+  // Claude Code writes compact JSON, so the entry's own id appears exactly like this (a
+  // parentUuid reads `"parentUuid":"…"` and does not match).
+  const at = text.indexOf(`"uuid":${JSON.stringify(uuid)}`);
+  if (at === -1) return { transcript: parseTranscript(text), found: false };
+  let lineStart = text.lastIndexOf('\n', at) + 1;
+  // Walk back to the line that opened the turn: a prompt. Only user lines can be one, so the
+  // other (often large) lines are not parsed.
+  for (;;) {
+    const lineEnd = text.indexOf('\n', lineStart);
+    const raw = text.slice(lineStart, lineEnd === -1 ? text.length : lineEnd);
+    if (raw.includes('"type":"user"')) {
+      const parsed = parseLine(raw.trim(), 0);
+      if (typeof parsed === 'object' && !('title' in parsed) && promptText(parsed) !== null) break;
+    }
+    if (lineStart === 0) break;
+    lineStart = lineStart >= 2 ? text.lastIndexOf('\n', lineStart - 2) + 1 : 0;
+  }
+  let firstLine = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < lineStart; i = text.indexOf('\n', i + 1)) firstLine++;
+  const transcript = parseRange(text, lineStart, firstLine);
+  return { transcript, found: transcript.entries.some((e) => e.uuid === uuid) };
+}
+
+/** The working directory recorded in a transcript (its first entry that has one), read cheaply. */
+export function transcriptCwd(text: string): string | null {
+  let start = 0;
+  for (let line = 0; line < 200 && start < text.length; line++) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const raw = text.slice(start, end).trim();
+    if (raw.includes('"cwd"')) {
+      const parsed = parseLine(raw, line);
+      if (typeof parsed === 'object' && !('title' in parsed) && parsed.cwd) return parsed.cwd;
+    }
+    start = end + 1;
+  }
+  return null;
 }
 
 /** Text of a string-or-blocks content, images as "[image]"; tool blocks are not text. */

@@ -24,7 +24,7 @@ import { scrubUrl } from '../log.ts';
 import { captureTranscript, serviceCaptureStore, type CaptureResult } from '../claude/capture.ts';
 import { readHookStream, type HookInput } from '../claude/hook-input.ts';
 import { parseProjectMap, resolveProject, type ResolvedProject } from '../claude/project.ts';
-import { parseTranscript } from '../claude/transcript.ts';
+import { transcriptCwd } from '../claude/transcript.ts';
 import { analyze } from '../vectorize/index.ts';
 import { DATABASE_OPTIONS, openRuntime, type Command } from './command.ts';
 
@@ -140,9 +140,9 @@ async function loadTranscript(flags: Flags, input: HookInput, rest: string): Pro
 }
 
 async function stopHook(flags: Flags, input: HookInput, rest: string, timeoutMs: number): Promise<CaptureResult> {
-  const transcript = parseTranscript(await loadTranscript(flags, input, rest));
-  const firstCwd = transcript.entries.find((e) => e.cwd)?.cwd ?? null;
-  const { project } = projectFor(flags, input, firstCwd);
+  // Parsed by the capture, from the cursor's turn on: the stop hook runs after every response.
+  const transcript = await loadTranscript(flags, input, rest);
+  const { project } = projectFor(flags, input, input.cwd ? null : transcriptCwd(transcript));
   const sessionId = input.session_id;
   if (typeof flags.url === 'string') {
     const { connectRemote, readToken, remoteCaptureStore } = await import('./hook-remote.ts');

@@ -138,3 +138,19 @@ test('tenants do not share cursors', async (t) => {
   assert.equal(other.turns, 2);
   assert.equal(other.cursorFound, null);
 });
+
+test('given the text, capture parses from the cursor on and saves the same as from a full parse', async (t) => {
+  const { service } = await serviceFixture(t, caller);
+  const store = serviceCaptureStore(service, caller);
+  const lines = TRANSCRIPT.split('\n');
+  const early = await captureTranscript(store, lines.slice(0, 7).join('\n') + '\n', { sessionId: SESSION, project: 'shop' });
+  assert.equal(early.turns, 1);
+  const full = await captureTranscript(store, TRANSCRIPT, { sessionId: SESSION, project: 'shop' });
+  assert.deepEqual([full.turns, full.agentReports, full.cursorFound], [2, 1, true]);
+  const grown = await captureTranscript(store, TRANSCRIPT + nextTurn(3, 'and the webhook timeout?', 'Raised to 10 s, read from WEBHOOK_TIMEOUT_MS.'), { sessionId: SESSION, project: 'shop' });
+  assert.deepEqual([grown.turns, grown.duplicates], [1, 0]);
+  const again = await captureTranscript(store, TRANSCRIPT + nextTurn(3, 'and the webhook timeout?', 'Raised to 10 s, read from WEBHOOK_TIMEOUT_MS.'), { sessionId: SESSION, project: 'shop' });
+  assert.deepEqual([again.turns, again.duplicates], [0, 0]);
+  const kinds = (await sessionMemories(service)).map((m) => (m.metadata.continuation ? 'continuation' : m.kind)).sort();
+  assert.deepEqual(kinds, ['agent_report', 'continuation', 'turn', 'turn', 'turn']);
+});

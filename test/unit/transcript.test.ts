@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildTurns, parseTranscript, promptText } from '../../src/claude/transcript.ts';
+import { buildTurns, parseTranscript, parseTranscriptFrom, promptText, transcriptCwd } from '../../src/claude/transcript.ts';
 import { LIMITS, describeInput, renderTurn, truncate, truncateMiddle } from '../../src/claude/render.ts';
 import { readHookStream, splitFirstJson } from '../../src/claude/hook-input.ts';
 import { promptQuery } from '../../src/cli/hook.ts';
@@ -171,4 +171,36 @@ test('the prompt hook searches with the prompt, not with empty or bare slash com
   assert.equal(promptQuery('/clear'), null);
   assert.equal(promptQuery('Why was the checkout test timing out?'), 'Why was the checkout test timing out?');
   assert.equal(promptQuery('word '.repeat(1000))!.length, 2000);
+});
+
+test('parsing from a cursor reads only the cursor\'s turn onwards, and yields the same new turns as a full parse', () => {
+  const full = parseTranscript(transcriptText);
+  const fullTurns = buildTurns(full.entries);
+  for (const cursor of full.entries.filter((e) => !e.isSidechain)) {
+    const { transcript, found } = parseTranscriptFrom(transcriptText, cursor.uuid);
+    assert.equal(found, true, cursor.uuid);
+    assert.ok(transcript.entries.length <= full.entries.length);
+    const expected = fullTurns.filter((t) => t.lastLine > cursor.line).map((t) => renderTurn(t, t.promptLine <= cursor.line ? cursor.line : -1));
+    const actual = buildTurns(transcript.entries)
+      .filter((t) => t.lastLine > cursor.line)
+      .map((t) => renderTurn(t, t.promptLine <= cursor.line ? cursor.line : -1));
+    assert.deepEqual(actual, expected, `cursor ${cursor.uuid}`);
+  }
+  // From the last turn's final answer: only turn 2 is parsed, with its own line numbers.
+  const tail = parseTranscriptFrom(transcriptText, '0a1b2c3d-0000-4000-8000-000000000017').transcript;
+  assert.equal(tail.entries[0]!.uuid, '0a1b2c3d-0000-4000-8000-000000000014');
+  assert.equal(tail.entries[0]!.line, full.entries.find((e) => e.uuid === '0a1b2c3d-0000-4000-8000-000000000014')!.line);
+  // Unknown cursor: everything, found = false.
+  const unknown = parseTranscriptFrom(transcriptText, 'not-there');
+  assert.equal(unknown.found, false);
+  assert.equal(unknown.transcript.entries.length, full.entries.length);
+  // Blank lines at the start do not trip the backwards walk.
+  const padded = '\n\n' + '{"type":"assistant","uuid":"a0","message":{"content":"orphan"}}\n' + '{"type":"user","uuid":"u1","message":{"role":"user","content":"hi there"}}\n';
+  assert.equal(parseTranscriptFrom(padded, 'a0').transcript.entries.length, 2);
+  assert.equal(parseTranscriptFrom(padded, 'u1').transcript.entries[0]!.line, 3);
+});
+
+test('the working directory is read from the first entries', () => {
+  assert.equal(transcriptCwd(transcriptText), '/home/alice/src/shop');
+  assert.equal(transcriptCwd('{"type":"summary","summary":"x"}\n'), null);
 });
