@@ -227,6 +227,7 @@ export async function documentFrequencies(client: Client, filter: MemoryFilter, 
 
 export interface Candidate {
   id: string;
+  session_id: string | null;
   vector: Uint8Array;
   created_at: Date;
   content_hash: Uint8Array;
@@ -245,14 +246,16 @@ export async function lexicalCandidates(
   termQueries: readonly string[],
   weights: readonly number[],
   limit: number,
+  labelWeights: readonly [number, number, number, number],
+  normalization: number,
 ): Promise<Candidate[]> {
   const params = new Params();
   const where = filterSql(filter, params);
   const res = await client.query<Candidate & { lexical_score: number }>(
-    `SELECT m.id, m.vector, m.created_at, m.content_hash, s.score AS lexical_score
+    `SELECT m.id, m.session_id, m.vector, m.created_at, m.content_hash, s.score AS lexical_score
      FROM memories m
      CROSS JOIN LATERAL (
-       SELECT sum(x.w * ts_rank('{0.1, 0.2, 0.5, 1.0}', m.lexemes, x.q, 1)) AS score
+       SELECT sum(x.w * ts_rank(${params.add(labelWeights)}::float4[], m.lexemes, x.q, ${params.add(normalization)}::int)) AS score
        FROM unnest(${params.add(termQueries)}::tsquery[], ${params.add(weights)}::float8[]) AS x(q, w)
        WHERE m.lexemes @@ x.q
      ) s
@@ -270,7 +273,7 @@ export async function vectorCandidates(client: Client, filter: MemoryFilter, key
   const params = new Params();
   const where = filterSql(filter, params);
   const res = await client.query<Candidate>(
-    `SELECT m.id, m.vector, m.created_at, m.content_hash FROM memories m
+    `SELECT m.id, m.session_id, m.vector, m.created_at, m.content_hash FROM memories m
      WHERE ${where} AND m.vector_keys && ${params.add(Array.from(keys))}::int4[]
      LIMIT ${params.add(limit)}`,
     params.values,
