@@ -20,6 +20,8 @@
 import { copyFile, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { parseProjectMap, resolveProject } from '../claude/project.ts';
+import { loadConfig, type Flags } from '../config.ts';
 import { InputError } from '../errors.ts';
 import type { Command } from './command.ts';
 
@@ -133,6 +135,13 @@ export function buildPlan(o: SetupOptions): SetupPlan {
       );
     }
   }
+  if (o.mode !== 'http') {
+    notes.push(
+      'The hooks file memories under the project of the working directory (its git repository\'s name); a server registered ' +
+        'for all projects (claude mcp add --scope user) defaults to SAGE_PROJECT instead. To share one project per repository, ' +
+        'register it in the repository with --write --mcp-json .mcp.json (the entry then starts with --project NAME).',
+    );
+  }
   return {
     mcpAdd,
     mcpEntry,
@@ -213,6 +222,18 @@ export async function rewriteJson(file: string, change: (value: Record<string, u
   await writeFile(tmp, JSON.stringify(next, null, 2) + '\n', { mode });
   await rename(tmp, file);
   return { backup };
+}
+
+/** The project the hooks derive for a directory, or undefined when only the default applies. */
+function projectOf(dir: string, flags: Flags): string | undefined {
+  const resolved = resolveProject({ cwd: dir, map: parseProjectMap(loadConfig(['projectMap'], flags).projectMap), fallback: '' });
+  return resolved.how === 'default' ? undefined : resolved.project;
+}
+
+/** A stdio entry whose server starts with `--project NAME`; other entries unchanged. */
+export function withProject(entry: McpServerEntry, project: string | undefined): McpServerEntry {
+  if (!project || entry.type !== 'stdio' || !entry.args) return entry;
+  return { ...entry, args: [...entry.args, '--project', project] };
 }
 
 /** Where Claude Code keeps its user settings ($CLAUDE_CONFIG_DIR or ~/.claude). */
@@ -298,8 +319,11 @@ export const setupCommand: Command = {
     process.stdout.write(`updated ${settingsFile}: UserPromptSubmit, Stop and SessionEnd hooks (${mode})${written.backup ? `; previous file saved as ${written.backup}` : ''}\n`);
     if (typeof flags['mcp-json'] === 'string') {
       const mcpFile = path.resolve(flags['mcp-json']);
-      const mcp = await rewriteJson(mcpFile, (c) => mergeMcpJson(c, plan.mcpEntry));
-      process.stdout.write(`updated ${mcpFile}: mcpServers.sage${mcp.backup ? `; previous file saved as ${mcp.backup}` : ''}\n`);
+      // A .mcp.json belongs to one project: pin the server's default project to the one the
+      // hooks derive for that directory, so the model's tools and the hooks share memories.
+      const entry = withProject(plan.mcpEntry, projectOf(path.dirname(mcpFile), flags));
+      const mcp = await rewriteJson(mcpFile, (c) => mergeMcpJson(c, entry));
+      process.stdout.write(`updated ${mcpFile}: mcpServers.sage${entry.args?.includes('--project') ? ` (project "${entry.args.at(-1)}")` : ''}${mcp.backup ? `; previous file saved as ${mcp.backup}` : ''}\n`);
     } else {
       process.stdout.write(`now register the MCP server (once):\n  ${plan.mcpAdd}\n`);
     }

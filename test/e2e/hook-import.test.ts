@@ -192,7 +192,9 @@ test('setup claude --write merges hooks into settings.json, keeps the rest, repl
   assert.deepEqual(JSON.parse(readFileSync(path.join(dir, backups[0]!), 'utf8')), original);
   const mcpWritten = JSON.parse(readFileSync(mcp, 'utf8'));
   assert.deepEqual(Object.keys(mcpWritten.mcpServers), ['github', 'sage']);
-  assert.deepEqual(mcpWritten.mcpServers.sage, { type: 'stdio', command: 'docker', args: ['exec', '-i', 'sage', '/sage', 'stdio'] });
+  // The .mcp.json's directory names the project the server defaults to (as the hooks derive it).
+  assert.deepEqual(mcpWritten.mcpServers.sage, { type: 'stdio', command: 'docker', args: ['exec', '-i', 'sage', '/sage', 'stdio', '--project', path.basename(dir)] });
+  assert.match(r.stdout, new RegExp(`mcpServers\\.sage \\(project "${path.basename(dir)}"\\)`));
 
   // Running it again changes nothing but the backup count: no duplicate hooks.
   await new Promise((resolve) => setTimeout(resolve, 1100));
