@@ -77,13 +77,18 @@ function quiet(flags: Flags): Flags {
   return flags['log-level'] === undefined && !process.env.SAGE_LOG_LEVEL ? { ...flags, 'log-level': 'warn' } : flags;
 }
 
-/** The prompt to search with, or null when it gives nothing to search for. */
+/**
+ * The prompt to search with, or null when it gives nothing to search for: empty, a bare slash
+ * command, or fewer than two distinct words after stopwords. "continue", "thanks!", "yes" share
+ * a word with half the memories of a project, and memories injected unasked on such replies
+ * are noise; the model can still call get_context itself.
+ */
 export function promptQuery(prompt: string | undefined): string | null {
   const text = (prompt ?? '').trim();
-  if (text.length === 0 || /^\/[\w:.-]+$/.test(text)) return null; // empty, or a bare slash command
+  if (text.length === 0 || /^\/[\w:.-]+$/.test(text)) return null;
   let query = text.length > QUERY_MAX_CHARS ? text.slice(0, QUERY_MAX_CHARS) : text;
   if (!query.isWellFormed()) query = query.toWellFormed();
-  return analyze(query).terms.length > 0 ? query : null;
+  return new Set(analyze(query).terms).size >= 2 ? query : null;
 }
 
 async function promptHook(flags: Flags, input: HookInput, timeoutMs: number): Promise<{ stdout: string; note: string }> {

@@ -169,8 +169,13 @@ test('the prompt hook searches with the prompt, not with empty or bare slash com
   assert.equal(promptQuery(undefined), null);
   assert.equal(promptQuery('   '), null);
   assert.equal(promptQuery('/clear'), null);
+  assert.equal(promptQuery('continue'), null);
+  assert.equal(promptQuery('thanks!'), null);
+  assert.equal(promptQuery('yes, do it'), null);
+  assert.equal(promptQuery('pgbouncer timeout?'), 'pgbouncer timeout?');
+  assert.equal(promptQuery('数据库连接池'), '数据库连接池');
   assert.equal(promptQuery('Why was the checkout test timing out?'), 'Why was the checkout test timing out?');
-  assert.equal(promptQuery('word '.repeat(1000))!.length, 2000);
+  assert.equal(promptQuery(Array.from({ length: 600 }, (_, i) => `term${i}`).join(' '))!.length, 2000);
 });
 
 test('parsing from a cursor reads only the cursor\'s turn onwards, and yields the same new turns as a full parse', () => {
