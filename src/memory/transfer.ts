@@ -24,7 +24,6 @@ import {
   memoriesPage,
   restoreSessions,
   sessionsPage,
-  snapshotTx,
   writeRederived,
   type ExportedMemory,
   type ExportedSession,
@@ -202,7 +201,7 @@ export async function exportJsonl(ctx: TransferContext, write: (text: string) =>
   const project = options.project !== undefined ? cleanName('project', options.project) : undefined;
   const filter: ExportFilter = { tenant: ctx.tenant, project, includeDeleted: options.includeDeleted ?? false };
   const summary: ExportSummary = { sessions: 0, memories: 0, deleted: 0 };
-  await snapshotTx(ctx.db, ctx.tenant, async (client) => {
+  await ctx.db.tx(ctx.tenant, async (client) => {
     // Inside the snapshot: if the database cannot be reached, not even the header is written.
     await write(JSON.stringify(headerLine(ctx, { project, includeDeleted: filter.includeDeleted })) + '\n');
     let after: string | null = null;
@@ -228,7 +227,7 @@ export async function exportJsonl(ctx: TransferContext, write: (text: string) =>
       options.onProgress?.(summary);
       if (page.length < EXPORT_PAGE) break;
     }
-  });
+  }, { snapshot: true });
   return summary;
 }
 

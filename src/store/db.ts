@@ -57,6 +57,12 @@ export async function enterTenant(client: Client, tenant: string): Promise<void>
   }
 }
 
+export interface TxOptions {
+  readOnly?: boolean;
+  /** Read-only and REPEATABLE READ: every query of the transaction sees the same snapshot. */
+  snapshot?: boolean;
+}
+
 export class Database {
   readonly pool: pg.Pool;
   #ready: Promise<MigrationReport> | undefined;
@@ -100,7 +106,7 @@ export class Database {
    * Runs `work` in a transaction scoped to one tenant. Connection failures surface as
    * UnavailableError; other errors propagate unchanged after rollback.
    */
-  async tx<T>(tenant: string, work: (client: Client) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
+  async tx<T>(tenant: string, work: (client: Client) => Promise<T>, options: TxOptions = {}): Promise<T> {
     await this.ready();
     let client: Client;
     try {
@@ -110,7 +116,9 @@ export class Database {
     }
     let broken: Error | undefined;
     try {
-      await client.query(options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN');
+      // A snapshot (an export) reads every page from one REPEATABLE READ snapshot, as pg_dump does.
+      const isolation = options.snapshot ? ' ISOLATION LEVEL REPEATABLE READ' : '';
+      await client.query(`BEGIN${isolation}${options.readOnly || options.snapshot ? ' READ ONLY' : ''}`);
       await enterTenant(client, tenant);
       const result = await work(client);
       await client.query('COMMIT');

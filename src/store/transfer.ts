@@ -1,53 +1,16 @@
 /**
  * SQL for export, import and reindex: bulk reads in primary-key order and bulk writes with
- * one statement per batch. Functions take a client already inside a tenant transaction,
- * except `snapshotTx`, which opens the one transaction an export runs in.
+ * one statement per batch. Functions take a client already inside a tenant transaction
+ * (an export's is a `snapshot` transaction, so that every page comes from one snapshot).
  *
  * Timestamps cross this module as text with microseconds (PostgreSQL's precision), never as
  * JS Dates (milliseconds): a Date would round every `now()` timestamp and make an export lossy.
  */
 import type { Kind } from '../memory/model.ts';
-import { describeUnavailable, enterTenant, isUnavailable, type Client, type Database } from './db.ts';
+import type { Client } from './db.ts';
 
 /** ISO 8601 in UTC with microseconds, e.g. 2025-03-01T14:00:00.123456Z. */
 const ISO = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
-
-/**
- * Runs `work` in one REPEATABLE READ, READ ONLY transaction for the tenant, so that every
- * page an export reads comes from the same snapshot (a consistent backup, as pg_dump makes).
- * Database.tx cannot do this: it enters the tenant with a query before the isolation level
- * could be chosen, so the isolation goes into BEGIN here; the rest mirrors Database.tx.
- */
-export async function snapshotTx<T>(db: Database, tenant: string, work: (client: Client) => Promise<T>): Promise<T> {
-  await db.ready();
-  let client: Client;
-  try {
-    client = await db.pool.connect();
-  } catch (err) {
-    throw describeUnavailable(err);
-  }
-  let broken: Error | undefined;
-  try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    await enterTenant(client, tenant);
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    if (isUnavailable(err)) {
-      broken = err instanceof Error ? err : new Error(String(err));
-      throw describeUnavailable(err);
-    }
-    try {
-      await client.query('ROLLBACK');
-    } catch (rollbackErr) {
-      broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
-    }
-    throw err;
-  } finally {
-    client.release(broken);
-  }
-}
 
 export interface ExportedSession {
   id: string;
