@@ -2,7 +2,7 @@
  * Which project a Claude Code session belongs to, decided from where it runs — never guessed
  * by the model. In order:
  *
- *  1. an explicit `--project` (the hook command line),
+ *  1. an explicit `--project` (the command line), else SAGE_PROJECT when it is set,
  *  2. the configured map (SAGE_PROJECT_MAP / SAGE_PROJECT_MAP_FILE): the longest directory
  *     prefix of the working directory, or of CLAUDE_PROJECT_DIR, wins,
  *  3. the git repository around the working directory (or CLAUDE_PROJECT_DIR): the name of
@@ -11,11 +11,15 @@
  *     spawning git (a hook must be fast and git may not be installed),
  *  4. when those directories do not exist here (Sage in a container, the paths are the
  *     host's): the last component of CLAUDE_PROJECT_DIR, else of the working directory,
- *  5. the configured default project.
+ *  5. the project named `default`.
+ *
+ * `sage stdio` and the hooks use the same rule (workspaceProject), so that what the model saves
+ * and searches through its tools and what the hooks capture and inject land in one project.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { loadConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 
 export interface ProjectMapEntry {
@@ -166,4 +170,24 @@ export function resolveProject(sources: ProjectSources): ResolvedProject {
   const cwd = sources.cwd ? directoryName(normalizeDir(sources.cwd)) : undefined;
   if (cwd) return { project: cwd, how: 'directory' };
   return { project: sources.fallback, how: 'default' };
+}
+
+/**
+ * The project for a process started by a client in `cwd`: the rule above, with `--project`
+ * and then SAGE_PROJECT as the explicit choice. Reads the map from its configuration.
+ */
+export function workspaceProject(
+  flags: Partial<Record<string, string | boolean | undefined>>,
+  cwd: string | null,
+  env: Record<string, string | undefined> = process.env,
+): ResolvedProject {
+  const flag = typeof flags.project === 'string' ? flags.project : undefined;
+  const fromEnv = env.SAGE_PROJECT !== undefined && env.SAGE_PROJECT.trim() !== '' ? env.SAGE_PROJECT : undefined;
+  return resolveProject({
+    explicit: flag ?? fromEnv,
+    cwd,
+    projectDir: env.CLAUDE_PROJECT_DIR,
+    map: parseProjectMap(loadConfig(['projectMap'], flags, env).projectMap),
+    fallback: 'default',
+  });
 }

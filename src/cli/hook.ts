@@ -23,7 +23,7 @@ import { isSageError } from '../errors.ts';
 import { scrubUrl } from '../log.ts';
 import { captureTranscript, serviceCaptureStore, type CaptureResult } from '../claude/capture.ts';
 import { readHookStream, type HookInput } from '../claude/hook-input.ts';
-import { parseProjectMap, resolveProject, type ResolvedProject } from '../claude/project.ts';
+import { workspaceProject, type ResolvedProject } from '../claude/project.ts';
 import { transcriptCwd } from '../claude/transcript.ts';
 import { analyze } from '../vectorize/index.ts';
 import { DATABASE_OPTIONS, openRuntime, type Command } from './command.ts';
@@ -61,15 +61,7 @@ function positiveInt(flags: Flags, name: string, fallback: number, min: number, 
 }
 
 function projectFor(flags: Flags, input: HookInput, cwdFallback: string | null = null): ResolvedProject {
-  const map = parseProjectMap(loadConfig(['projectMap'], flags).projectMap);
-  const fallback = loadConfig(['project'], {}).project;
-  return resolveProject({
-    explicit: typeof flags.project === 'string' ? flags.project : undefined,
-    cwd: input.cwd ?? cwdFallback,
-    projectDir: process.env.CLAUDE_PROJECT_DIR,
-    map,
-    fallback,
-  });
+  return workspaceProject(flags, input.cwd ?? cwdFallback);
 }
 
 /** Hook output is quiet by default: Claude Code shows stderr of a successful hook only in verbose mode. */

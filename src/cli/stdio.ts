@@ -4,6 +4,7 @@
  * applies migrations in the background, and exits cleanly when stdin closes.
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { workspaceProject } from '../claude/project.ts';
 import { log } from '../log.ts';
 import { createMcpServer } from '../mcp/server.ts';
 import { DATABASE_HELP, DATABASE_OPTIONS, openRuntime, type Command } from './command.ts';
@@ -16,7 +17,12 @@ export const stdioCommand: Command = {
   options: DATABASE_OPTIONS,
   async run(flags) {
     const runtime = openRuntime(flags, 'sage-stdio');
-    const server = createMcpServer(runtime.service, { tenant: runtime.tenant, project: runtime.project });
+    // The same rule as the Claude Code hooks (src/claude/project.ts): a client started in a
+    // repository works in that repository's project, so what the model saves and what the
+    // hooks capture and inject meet. --project, then SAGE_PROJECT, override it.
+    const resolved = workspaceProject(flags, process.cwd());
+    const project = resolved.project;
+    const server = createMcpServer(runtime.service, { tenant: runtime.tenant, project });
     const transport = new StdioServerTransport();
 
     let done: (code: number) => void = () => undefined;
@@ -40,7 +46,7 @@ export const stdioCommand: Command = {
     process.once('SIGINT', () => void shutdown('SIGINT'));
 
     await server.connect(transport);
-    log.info('stdio server ready', { tenant: runtime.tenant, project: runtime.project });
+    log.info('stdio server ready', { tenant: runtime.tenant, project, project_from: resolved.how });
     runtime.db.ready().catch((err: unknown) => {
       log.warn('database not ready yet; tool calls will retry', { error: err });
     });

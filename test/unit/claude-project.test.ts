@@ -72,3 +72,22 @@ test('nothing meaningful: the configured default project', () => {
   assert.deepEqual(resolveProject({ cwd: homedir(), fallback: 'fallback' }), { project: 'fallback', how: 'default' });
   assert.deepEqual(resolveProject({ cwd: null, projectDir: '', fallback: 'x' }), { project: 'x', how: 'default' });
 });
+
+test('workspaceProject: --project, then SAGE_PROJECT, then the workspace, then "default" (stdio and hooks alike)', async (t) => {
+  const { workspaceProject } = await import('../../src/claude/project.ts');
+  const { mkdirSync, mkdtempSync, rmSync } = await import('node:fs');
+  const os = await import('node:os');
+  const pathMod = await import('node:path');
+  const root = mkdtempSync(pathMod.join(os.tmpdir(), 'sage-ws-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const repo = pathMod.join(root, 'billing-service');
+  mkdirSync(pathMod.join(repo, '.git'), { recursive: true });
+  mkdirSync(pathMod.join(repo, 'src'));
+  const inRepo = pathMod.join(repo, 'src');
+  assert.deepEqual(workspaceProject({}, inRepo, {}), { project: 'billing-service', how: 'git' });
+  assert.deepEqual(workspaceProject({}, inRepo, { SAGE_PROJECT: 'payments' }), { project: 'payments', how: 'flag' });
+  assert.deepEqual(workspaceProject({ project: 'cli' }, inRepo, { SAGE_PROJECT: 'payments' }), { project: 'cli', how: 'flag' });
+  assert.deepEqual(workspaceProject({}, '/', {}), { project: 'default', how: 'default' });
+  assert.deepEqual(workspaceProject({}, '/', { SAGE_PROJECT_MAP: `${repo}=billing` }), { project: 'default', how: 'default' });
+  assert.deepEqual(workspaceProject({}, inRepo, { SAGE_PROJECT_MAP: `${repo}=billing` }), { project: 'billing', how: 'map' });
+});
