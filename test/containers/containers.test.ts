@@ -84,6 +84,7 @@ function run(command: string, args: string[], options: { input?: string; timeout
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    child.stdin.on('error', () => undefined); // EPIPE: a command may exit without reading its input
     child.stdin.end(options.input ?? '');
   });
 }
@@ -251,7 +252,7 @@ test('containers: images, compose, MCP over exec and HTTP, restarts, air-gapped 
     }
   });
 
-  await t.test('compose up: sage-db then sage, both healthy, locked down', { timeout: 10 * 60_000 }, async () => {
+  await t.test('compose up: sage-db then sage, both healthy, locked down', { timeout: 10 * 60_000 }, async (t) => {
     await compose(PROJECT, COMPOSE_FILE, 'up', '-d', '--no-build');
     await waitHealthy('sage-db');
     await waitHealthy('sage');
@@ -265,6 +266,8 @@ test('containers: images, compose, MCP over exec and HTTP, restarts, air-gapped 
       const caps = await inspect<string[] | null>(name, '.EffectiveCaps');
       assert.deepEqual(caps ?? [], [], `${name}: no capabilities`);
     }
+    const stats = await run('podman', ['stats', '--no-stream', '--format', '{{.Name}} {{.MemUsage}}', 'sage', 'sage-db']);
+    if (stats.code === 0) for (const line of stats.stdout.trim().split('\n')) t.diagnostic(`memory ${line}`);
     const ports = await podman('port', 'sage');
     assert.match(ports.trim(), new RegExp(`^8080/tcp -> 127\\.0\\.0\\.1:${sagePort}$`), 'only Sage is published, on 127.0.0.1');
     assert.equal((await podman('port', 'sage-db')).trim(), '', 'the database publishes no port');
@@ -319,13 +322,16 @@ test('containers: images, compose, MCP over exec and HTTP, restarts, air-gapped 
     }
   });
 
-  await t.test('the database restarts under a running Sage: Sage recovers by itself', { timeout: 5 * 60_000 }, async () => {
+  await t.test('the database restarts under a running Sage: Sage recovers by itself', { timeout: 5 * 60_000 }, async (t) => {
     const token = await mintToken('e2e-http');
     const started = await inspect<string>('sage', '.State.StartedAt');
+    const t0 = Date.now();
     await podman('restart', 'sage-db');
-    const deadline = Date.now() + 120_000;
+    const restartedAt = Date.now();
+    const deadline = restartedAt + 120_000;
     let lastError: unknown;
     let recovered = false;
+    const failures: string[] = [];
     while (!recovered && Date.now() < deadline) {
       try {
         const client = await httpClient(token);
@@ -336,10 +342,13 @@ test('containers: images, compose, MCP over exec and HTTP, restarts, air-gapped 
         }
       } catch (err) {
         lastError = err;
+        failures.push(`${((Date.now() - restartedAt) / 1000).toFixed(1)} s: ${String(err).slice(0, 200)}`);
         await sleep(2000);
       }
     }
+    if (failures.length) t.diagnostic(`attempts before recovery: ${failures.length}; first: ${failures[0]}; last: ${failures.at(-1)}`);
     assert.ok(recovered, `Sage did not serve again after the database restart: ${String(lastError)}`);
+    t.diagnostic(`podman restart sage-db: ${((restartedAt - t0) / 1000).toFixed(1)} s; Sage served again ${((Date.now() - restartedAt) / 1000).toFixed(1)} s later`);
     assert.equal(await inspect<string>('sage', '.State.StartedAt'), started, 'the sage container was not restarted');
     await waitHealthy('sage');
   });
