@@ -21,13 +21,15 @@
  *            "in July", "yesterday"), with a week of slack either side.
  *   recency  a tie-breaker worth at most 0.0016, by age rank among the candidates.
  */
-import { analyze, cosine, decodeVector, featureKeys, vectorize, type SparseVector } from '../vectorize/index.ts';
+import { analyze, cosine, vectorize, type SparseVector } from '../vectorize/index.ts';
 import type { Client } from '../store/db.ts';
 import type { MemoryFilter } from '../store/filters.ts';
-import { quoteLexeme, anyOfQuery } from '../store/lexemes.ts';
-import { corpusSize, documentFrequencies, lexicalCandidates, vectorCandidates, type Candidate } from '../store/memories.ts';
+import { quoteLexeme, anyOfQuery, allOfQuery } from '../store/lexemes.ts';
+import { corpusStats, lexicalCandidates, vectorCandidates, type Candidate } from '../store/memories.ts';
 import { dateFit, dateRanges } from './dates.ts';
 import type { Why } from './model.ts';
+import { loadVectors, type VectorCache } from './vector-cache.ts';
+import { candidateKeys } from './vector-keys.ts';
 
 export const STRATEGIES = ['hybrid', 'lexical', 'vector', 'recent'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -50,11 +52,28 @@ export const RANKING = {
   /** The date fit falls from 1 to 0 over this many days outside the named range. */
   dateSlackDays: 7,
   lexicalCandidates: 200,
-  vectorCandidates: 1000,
-  dfCap: 10_000,
-  corpusCap: 10_000_000,
+  /**
+   * Vector candidates beyond the lexical ones. In a corpus of at most `smallCorpus` memories,
+   * every memory sharing any bucket with the query (so, nearly all of them: similarity ranks the
+   * whole corpus, as the session context needs); in a larger one, at most `vectorCandidates`
+   * selected by informative buckets only (vector-keys.ts), so the cost stays bounded.
+   */
+  smallCorpus: 1_000,
+  vectorCandidates: 200,
+  /**
+   * Document frequencies are counted up to this many memories; a term found this often is
+   * common. Bounds the count's cost (one heap visit per memory counted); above it, IDF
+   * saturates at ln(1 + n / dfCap). README, "Scale".
+   */
+  dfCap: 1_000,
+  /** The corpus size is counted up to this many memories (an index-only scan of this length). */
+  corpusCap: 50_000,
   /** Terms in more than this share of the corpus are scored but do not select candidates. */
   commonTermShare: 0.25,
+  /** Selecting terms are the rarest whose document frequencies add up to at most this. */
+  lexicalBudget: 1_000,
+  /** At most this many lexical matches are scored (a safety bound: the budget keeps it lower). */
+  lexicalScan: 2_000,
   /** ts_rank label weights {D, C, B, A}: content and tags are A, the user's side of a turn B. */
   labelWeights: [0.1, 0.2, 0.7, 1.0],
   /** ts_rank normalisation flags: 1 divides by 1 + log(document length). */
@@ -71,9 +90,17 @@ export interface Ranked {
 }
 
 interface TermStats {
+  /** Memories in the ranking corpus, counted up to corpusCap. */
+  n: number;
+  /** Known terms (found in scope) as single-term tsqueries, and their weights. */
   termQueries: string[];
   weights: number[];
+  /** Document frequency in scope of every distinct query term (0: unknown). */
+  df: Map<string, number>;
+  /** The terms that select lexical and vector candidates. */
   selective: string[];
+  /** The lexical candidate tsquery, or undefined when no term is known. */
+  candidateQuery: string | undefined;
 }
 
 async function termStats(client: Client, filter: MemoryFilter, terms: readonly string[]): Promise<TermStats> {
@@ -81,22 +108,32 @@ async function termStats(client: Client, filter: MemoryFilter, terms: readonly s
   for (const t of terms) tf.set(t, (tf.get(t) ?? 0) + 1);
   const unique = [...tf.keys()];
   const termQueries = unique.map(quoteLexeme);
-  const [n, dfs] = await Promise.all([
-    corpusSize(client, filter, RANKING.corpusCap),
-    documentFrequencies(client, filter, termQueries, RANKING.dfCap),
-  ]);
-  const out: TermStats = { termQueries: [], weights: [], selective: [] };
+  const { n, dfs } = await corpusStats(client, filter, termQueries, RANKING.corpusCap, RANKING.dfCap);
+  const out: TermStats = { n, termQueries: [], weights: [], df: new Map(), selective: [], candidateQuery: undefined };
   const known: { term: string; df: number }[] = [];
   unique.forEach((term, i) => {
     const df = dfs[i] ?? 0;
+    out.df.set(term, df);
     if (df === 0) return; // unknown here (often a typo): the vector side's n-grams handle it
     const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
     out.termQueries.push(termQueries[i]!);
     out.weights.push(idf * (1 + Math.log(tf.get(term)!)));
     known.push({ term, df });
   });
-  const selective = known.filter((k) => k.df <= n * RANKING.commonTermShare).map((k) => k.term);
-  out.selective = selective.length > 0 ? selective : known.map((k) => k.term);
+  // Selecting terms: the rarest non-common ones while their frequencies fit the budget, so the
+  // lexical query scores a bounded number of matches however large the corpus. When every term
+  // is common: all of them or-ed if that fits the budget (small corpora), else and-ed (the
+  // memories with every term; GIN intersects the posting lists in the index).
+  const rare = known.filter((k) => k.df < RANKING.dfCap && k.df <= n * RANKING.commonTermShare).sort((a, b) => a.df - b.df);
+  let spent = 0;
+  for (const k of rare) {
+    if (out.selective.length > 0 && spent + k.df > RANKING.lexicalBudget) break;
+    out.selective.push(k.term);
+    spent += k.df;
+  }
+  if (out.selective.length > 0) out.candidateQuery = anyOfQuery(out.selective);
+  else if (known.reduce((sum, k) => sum + k.df, 0) <= RANKING.lexicalBudget) out.candidateQuery = anyOfQuery(known.map((k) => k.term));
+  else out.candidateQuery = allOfQuery(known.map((k) => k.term));
   return out;
 }
 
@@ -108,16 +145,33 @@ function rankMap(ids: readonly string[]): Map<string, number> {
  * Ranks live memories for a query. Returns at most `limit` results, best first, each with the
  * ranks that explain it. Pure ranking: hydration of texts is the caller's job.
  */
-export async function rankMemories(client: Client, filter: MemoryFilter, query: string, strategy: Exclude<Strategy, 'recent'>, limit: number, dimension: number): Promise<Ranked[]> {
+export async function rankMemories(
+  client: Client,
+  filter: MemoryFilter,
+  query: string,
+  strategy: Exclude<Strategy, 'recent'>,
+  limit: number,
+  dimension: number,
+  vectors?: VectorCache,
+): Promise<Ranked[]> {
   const terms = analyze(query).terms;
   const candidates = new Map<string, Candidate>();
   const lexicalScore = new Map<string, number>();
 
-  if (strategy !== 'vector' && terms.length > 0) {
-    const stats = await termStats(client, filter, terms);
-    const any = anyOfQuery(stats.selective.map((t) => t));
-    if (any) {
-      const rows = await lexicalCandidates(client, filter, any, stats.termQueries, stats.weights, RANKING.lexicalCandidates, RANKING.labelWeights, RANKING.rankNormalization);
+  const stats = terms.length > 0 ? await termStats(client, filter, terms) : undefined;
+  if (strategy !== 'vector' && stats) {
+    if (stats.candidateQuery) {
+      const rows = await lexicalCandidates(
+        client,
+        filter,
+        stats.candidateQuery,
+        stats.termQueries,
+        stats.weights,
+        RANKING.lexicalCandidates,
+        RANKING.labelWeights,
+        RANKING.rankNormalization,
+        RANKING.lexicalScan,
+      );
       for (const row of rows) {
         candidates.set(row.id, row);
         lexicalScore.set(row.id, Number(row.lexical_score ?? 0));
@@ -127,15 +181,22 @@ export async function rankMemories(client: Client, filter: MemoryFilter, query: 
 
   const queryVector = vectorize(query, { dimension });
   if (strategy !== 'lexical') {
-    const rows = await vectorCandidates(client, filter, featureKeys(queryVector), RANKING.vectorCandidates);
+    const small = !stats || stats.n <= RANKING.smallCorpus;
+    const keys = small ? queryVector.indices.slice() : candidateKeys(query, stats.df, stats.selective, dimension);
+    const rows = await vectorCandidates(client, filter, keys, small ? RANKING.smallCorpus : RANKING.vectorCandidates);
     for (const row of rows) if (!candidates.has(row.id)) candidates.set(row.id, row);
   }
 
-  const decoded = new Map<string, SparseVector>();
+  const decoded = await loadVectors(client, filter.tenant, candidates.values(), vectors);
   const similarity = new Map<string, number>();
-  for (const [id, c] of candidates) {
-    const v = decodeVector(c.vector);
-    decoded.set(id, v);
+  for (const id of [...candidates.keys()]) {
+    const v = decoded.get(id);
+    if (!v) {
+      // Forgotten between the candidate query and the vector fetch.
+      candidates.delete(id);
+      lexicalScore.delete(id);
+      continue;
+    }
     const s = cosine(queryVector, v);
     if (s > 0) similarity.set(id, s);
   }

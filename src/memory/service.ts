@@ -16,11 +16,12 @@ import {
   matchingIds,
   recentMemories,
   softDeleteIds,
+  sharingAnyGroup,
   toMemory,
   updateMemory,
-  vectorCandidates,
   type Counts,
 } from '../store/memories.ts';
+import { asSearchRole } from '../store/search-role.ts';
 import { getSession, listSessions, upsertSession } from '../store/sessions.ts';
 import { cosine, decodeVector, vectorizerVersion } from '../vectorize/index.ts';
 import { SAGE_VERSION } from '../version.ts';
@@ -30,6 +31,7 @@ import { decodeCursor, encodeCursor } from './cursor.ts';
 import { derive } from './derive.ts';
 import type { Kind, Memory, NearDuplicate, SaveResult, SearchHit, Session } from './model.ts';
 import { rankMemories, type Strategy } from './search.ts';
+import { VectorCache } from './vector-cache.ts';
 import { cleanMetadata, cleanName, cleanTags, cleanText, isBlank } from './text.ts';
 
 /** Who is asking, and the defaults their connection carries. */
@@ -45,8 +47,11 @@ export const MAX_SEARCH_LIMIT = 50;
 /** How deep pagination may go: beyond this, refine the query. */
 export const MAX_SEARCH_DEPTH = 500;
 export const NEAR_DUPLICATE_SIMILARITY = 0.92;
-const NEAR_DUPLICATE_KEYS = 24;
+/** Near-duplicate candidates share both buckets of one of these pairs of the strongest buckets. */
+const NEAR_DUPLICATE_PAIRS = 6;
 const FORGET_BATCH_LIMIT = 1000;
+/** Decoded vectors kept between searches (see vector-cache.ts): ~9,000 memories of ~440 buckets. */
+const VECTOR_CACHE_BYTES = 32 * 2 ** 20;
 
 export interface SaveInput {
   kind: Kind;
@@ -137,6 +142,7 @@ export class MemoryService {
   readonly vectorizerVersion: string;
   /** Secrets are removed from every text and metadata value before it is stored. */
   readonly redactor: Redactor;
+  readonly vectors = new VectorCache(VECTOR_CACHE_BYTES);
 
   constructor(db: Database, options: { dimension: number; redactor?: Redactor | undefined }) {
     this.db = db;
@@ -210,12 +216,17 @@ export class MemoryService {
       });
       let near: NearDuplicate[] = [];
       if (stored.inserted) {
-        // Candidates share the new vector's strongest buckets; similarity decides.
+        // A near-duplicate keeps nearly all of the new vector's weight, so it has both buckets of
+        // at least one pair of its strongest buckets; similarity decides. Pairs, not single
+        // buckets: one strong word is in thousands of memories of a large project, two rarely.
         const strongest = [...derived.sparse.indices.keys()]
           .sort((a, b) => Math.abs(derived.sparse.values[b]!) - Math.abs(derived.sparse.values[a]!))
-          .slice(0, NEAR_DUPLICATE_KEYS)
+          .slice(0, 2 * NEAR_DUPLICATE_PAIRS)
           .map((k) => derived.sparse.indices[k]!);
-        const rows = await vectorCandidates(client, { tenant: caller.tenant, projects: [project] }, Int32Array.from(strongest), 200);
+        const pairs: Int32Array[] = [];
+        for (let i = 0; i + 1 < strongest.length; i += 2) pairs.push(Int32Array.of(strongest[i]!, strongest[i + 1]!));
+        if (strongest.length === 1) pairs.push(Int32Array.of(strongest[0]!));
+        const rows = await asSearchRole(client, () => sharingAnyGroup(client, { tenant: caller.tenant, projects: [project] }, pairs, 200));
         near = rows
           .filter((r) => r.id !== stored.id)
           .map((r) => ({ id: r.id, similarity: Math.round(cosine(derived.sparse, decodeVector(r.vector)) * 1e4) / 1e4 }))
@@ -269,7 +280,7 @@ export class MemoryService {
             why: { lexical_rank: null, vector_rank: null, recency_rank: offset + i + 1, lexical_score: null, vector_similarity: null },
           }));
         } else {
-          const ranked = await rankMemories(client, filter, query, strategy, want, this.dimension);
+          const ranked = await asSearchRole(client, () => rankMemories(client, filter, query, strategy, want, this.dimension, this.vectors));
           const page = ranked.slice(offset, offset + limit);
           more = ranked.length > offset + limit && offset + limit < MAX_SEARCH_DEPTH;
           const rows = await getMemories(client, caller.tenant, page.map((r) => r.id));
@@ -294,7 +305,7 @@ export class MemoryService {
     return this.db.tx(
       caller.tenant,
       async (client) => {
-        const ranked = (await rankMemories(client, filter, query, 'hybrid', 25, this.dimension)).filter(isRelevant);
+        const ranked = (await asSearchRole(client, () => rankMemories(client, filter, query, 'hybrid', 25, this.dimension, this.vectors))).filter(isRelevant);
         const rows = await getMemories(client, caller.tenant, ranked.map((r) => r.id));
         const items = ranked.flatMap((r) => {
           const row = rows.get(r.id);

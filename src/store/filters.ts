@@ -40,3 +40,15 @@ export function filterSql(filter: MemoryFilter, params: Params): string {
 export function corpusFilter(filter: MemoryFilter): MemoryFilter {
   return filter.projects ? { tenant: filter.tenant, projects: filter.projects } : { tenant: filter.tenant };
 }
+
+/**
+ * The scope predicate that lets the scoped GIN indexes (migrations/004_search_scale.ts) answer
+ * a term or bucket lookup for the filter's tenant and projects inside the index: the same
+ * expression as the indexes' first column, containing the tenant key (every project) or
+ * overlapping the tenant-and-project keys. Added beside filterSql, never instead of it.
+ */
+export function scopeSql(filter: MemoryFilter, params: Params): string {
+  const scope = `ARRAY[m.tenant, m.tenant || E'\\x1f' || m.project]`;
+  if (!filter.projects) return `${scope} @> ARRAY[${params.add(filter.tenant)}::text]`;
+  return `${scope} && ${params.add(filter.projects.map((p) => `${filter.tenant}\u001f${p}`))}::text[]`;
+}

@@ -53,3 +53,9 @@ export function anyOfQuery(terms: readonly string[]): string | undefined {
   const usableTerms = [...new Set(terms)].filter(usable);
   return usableTerms.length > 0 ? usableTerms.map(quoteLexeme).join(' | ') : undefined;
 }
+
+/** A tsquery literal matching all of the terms (AND), or undefined when there is nothing to match. */
+export function allOfQuery(terms: readonly string[]): string | undefined {
+  const usableTerms = [...new Set(terms)].filter(usable);
+  return usableTerms.length > 0 ? usableTerms.map(quoteLexeme).join(' & ') : undefined;
+}

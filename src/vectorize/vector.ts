@@ -54,6 +54,11 @@ export function resolveOptions(options?: Partial<VectorizerOptions>): Vectorizer
 /** Values whose magnitude is below this are exact cancellations of colliding features. */
 const ZERO = 1e-9;
 
+/** The bucket a feature string (see features.ts) falls into; `dimension` is a power of two. */
+export function featureBucket(feature: string, dimension: number): number {
+  return hash32(feature, HASH_SEED) & (dimension - 1);
+}
+
 /**
  * The hashed feature vector of a text: for each distinct feature, bucket = hash32(feature,
  * HASH_SEED) mod dimension and sign = top bit of hash32(feature, SIGN_SEED); colliding
@@ -62,10 +67,9 @@ const ZERO = 1e-9;
  */
 export function vectorize(text: string, options?: Partial<VectorizerOptions>): SparseVector {
   const { dimension } = resolveOptions(options);
-  const mask = dimension - 1;
   const buckets = new Map<number, number>();
   forEachFeature(text, (feature, weight) => {
-    const bucket = hash32(feature, HASH_SEED) & mask;
+    const bucket = featureBucket(feature, dimension);
     const signed = hash32(feature, SIGN_SEED) >>> 31 === 1 ? -weight : weight;
     buckets.set(bucket, (buckets.get(bucket) ?? 0) + signed);
   });

@@ -1,0 +1,143 @@
+/**
+ * What makes search scale (migrations/004_search_scale.ts, store/search-role.ts): ranking runs as
+ * sage_search so the scoped GIN indexes can be used, and that changes nothing a caller can see —
+ * tenants stay apart, forgotten memories stay out, and without sage_search the same results come
+ * back under row-level security.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryService } from '../../src/memory/service.ts';
+import { Database } from '../../src/store/db.ts';
+import { Params, scopeSql } from '../../src/store/filters.ts';
+import { asSearchRole, enterSearchRole, leaveSearchRole } from '../../src/store/search-role.ts';
+import { adminQuery, createTestDatabase } from '../helpers/postgres.ts';
+import { serviceFixture } from '../helpers/service.ts';
+
+const NOTES = [
+  'pgbouncer runs in transaction pooling mode with default_pool_size 20',
+  'the deploy failed because the migration locked the users table',
+  'frontend tests run with Vitest: npm run test:web',
+  'getUserName returns an empty string when the profile is null',
+  '数据库连接池用 pgbouncer 的事务模式',
+];
+
+test('ranking switches to sage_search and back to sage_runtime inside a tenant transaction', async (t) => {
+  const { db } = await serviceFixture(t);
+  await db.tx('alice', async (client) => {
+    assert.equal(await enterSearchRole(client), true);
+    assert.equal((await client.query('SELECT current_user AS u')).rows[0].u, 'sage_search');
+    await leaveSearchRole(client);
+    assert.equal((await client.query('SELECT current_user AS u')).rows[0].u, 'sage_runtime');
+    const inside = await asSearchRole(client, async () => (await client.query('SELECT current_user AS u')).rows[0].u as string);
+    assert.equal(inside, 'sage_search');
+    assert.equal((await client.query('SELECT current_user AS u')).rows[0].u, 'sage_runtime');
+  });
+  // sage_search may read memories and nothing else.
+  const role = await adminQuery("SELECT rolcanlogin, rolbypassrls FROM pg_roles WHERE rolname = 'sage_search'");
+  assert.deepEqual(role.rows[0], { rolcanlogin: false, rolbypassrls: true });
+  await db.tx('alice', async (client) => {
+    await enterSearchRole(client);
+    await assert.rejects(client.query("INSERT INTO sessions (tenant, id, project) VALUES ('alice', 'x', 'p')"), /permission denied/);
+  });
+});
+
+test('scoped predicates use the scoped indexes\' expression (it must stay in step with the migration)', async (t) => {
+  const { db, service } = await serviceFixture(t);
+  for (const content of NOTES) await service.save({ tenant: 'alice', project: 'ops' }, { kind: 'note', content });
+  const rows = (
+    await db.pool.query<{ indexname: string; indexdef: string }>(
+      `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'memories' AND indexname LIKE 'memories_scoped_%' ORDER BY 1`,
+    )
+  ).rows;
+  assert.deepEqual(
+    rows.map((r) => r.indexname),
+    ['memories_scoped_lexemes', 'memories_scoped_vector_keys'],
+  );
+  const expression = "ARRAY[tenant, ((tenant || '\u001f'::text) || project)]";
+  for (const r of rows) assert.ok(r.indexdef.includes(expression), r.indexdef);
+  await db.tx('alice', async (client) => {
+    await enterSearchRole(client);
+    for (const filter of [{ tenant: 'alice', projects: ['ops'] }, { tenant: 'alice' }]) {
+      const params = new Params();
+      const scope = scopeSql(filter, params);
+      const plan = await client.query(`EXPLAIN SELECT m.id FROM memories m WHERE m.deleted_at IS NULL AND ${scope} AND m.lexemes @@ 'pgbouncer'::tsquery`, params.values);
+      const text = plan.rows.map((row: Record<string, string>) => row['QUERY PLAN']).join('\n');
+      assert.ok(text.includes(expression), text);
+    }
+  });
+});
+
+test('ranking as sage_search keeps tenants and projects apart and leaves forgotten memories out', async (t) => {
+  const { service } = await serviceFixture(t);
+  const alice = { tenant: 'alice', project: 'ops' };
+  const bob = { tenant: 'bob', project: 'ops' };
+  const aliceIds: string[] = [];
+  for (const content of NOTES) aliceIds.push((await service.save(alice, { kind: 'note', content })).id);
+  for (const content of NOTES) await service.save(bob, { kind: 'note', content: `${content} (bob)` });
+  await service.save({ tenant: 'alice', project: 'other' }, { kind: 'note', content: 'pgbouncer pool in another project' });
+
+  const page = await service.search(alice, { query: 'pgbouncer pool' });
+  assert.ok(page.results.length > 0);
+  for (const hit of page.results) {
+    assert.ok(aliceIds.includes(hit.id), `${hit.content} is not alice's in project ops`);
+    assert.equal(hit.project, 'ops');
+  }
+  const everywhere = await service.search(alice, { query: 'pgbouncer pool', project: '*' });
+  assert.ok(everywhere.results.some((h) => h.project === 'other'));
+  assert.ok(everywhere.results.every((h) => !h.content.includes('(bob)')));
+  const context = await service.context(bob, { query: 'pgbouncer pool size' });
+  assert.ok(context.ids.length > 0);
+  assert.ok(context.ids.every((id) => !aliceIds.includes(id)));
+
+  await service.forget(alice, { ids: [aliceIds[0]!] });
+  const after = await service.search(alice, { query: 'pgbouncer pool' });
+  assert.ok(after.results.every((h) => h.id !== aliceIds[0]));
+});
+
+test('without sage_search (not granted), search returns the same results under row-level security', async (t) => {
+  const d = await createTestDatabase(t);
+  const superDb = new Database({ url: d.url, max: 2 });
+  t.after(() => superDb.close());
+  await superDb.ready();
+  const app = `sage_app_${Math.random().toString(36).slice(2, 8)}`;
+  await adminQuery(`CREATE ROLE ${app} LOGIN`);
+  await adminQuery(`GRANT sage_runtime TO ${app}`);
+  t.after(() => adminQuery(`DROP ROLE IF EXISTS ${app}`));
+  const url = new URL(d.url);
+  url.username = app;
+  const appDb = new Database({ url: url.toString(), max: 2 });
+  t.after(() => appDb.close());
+
+  const withRole = new MemoryService(superDb, { dimension: 2 ** 20 });
+  const withoutRole = new MemoryService(appDb, { dimension: 2 ** 20 });
+  const caller = { tenant: 'alice', project: 'ops' };
+  for (const content of NOTES) await withRole.save(caller, { kind: 'note', content });
+
+  await appDb.tx('alice', async (client) => {
+    assert.equal(await enterSearchRole(client), false, 'the app role is no member of sage_search');
+    assert.equal((await client.query('SELECT current_user AS u')).rows[0].u, 'sage_runtime');
+  });
+  for (const query of ['pgbouncer pool', 'deploy migration lock', 'getUserName', '连接池', 'pgbuoncer']) {
+    const a = await withRole.search(caller, { query });
+    const b = await withoutRole.search(caller, { query });
+    assert.deepEqual(
+      b.results.map((h) => [h.id, h.score]),
+      a.results.map((h) => [h.id, h.score]),
+      query,
+    );
+  }
+});
+
+test('a cached vector is never used for another version of its row', async (t) => {
+  const { service, caller } = await serviceFixture(t);
+  const saved = await service.save(caller, { kind: 'note', content: 'the cache key is the row version' });
+  await service.search(caller, { query: 'cache key row version' });
+  const cached = service.vectors.bytes;
+  assert.ok(cached > 0, 'searching filled the vector cache');
+  await service.update(caller, { id: saved.id, content: 'completely different words about kubernetes pods' });
+  const page = await service.search(caller, { query: 'kubernetes pods' });
+  assert.equal(page.results[0]?.id, saved.id);
+  assert.ok((page.results[0]?.why.vector_similarity ?? 0) > 0.3, 'similarity comes from the new vector, not the cached old one');
+  const old = await service.search(caller, { query: 'cache key row version' });
+  assert.ok((old.results[0]?.why.vector_similarity ?? 0) < 0.3, 'the old text no longer matches by similarity');
+});

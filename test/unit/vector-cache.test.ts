@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { VectorCache } from '../../src/memory/vector-cache.ts';
+import { vectorize } from '../../src/vectorize/index.ts';
+
+const v = (text: string) => vectorize(text, { dimension: 1024 });
+
+test('a hit needs the same row version', () => {
+  const cache = new VectorCache(1 << 20);
+  const a = v('alpha beta');
+  cache.set('m1', '100', a);
+  assert.equal(cache.get('m1', '100'), a);
+  assert.equal(cache.get('m1', '101'), undefined, 'another version of the row');
+  assert.equal(cache.get('m2', '100'), undefined);
+  const b = v('gamma delta');
+  cache.set('m1', '101', b);
+  assert.equal(cache.get('m1', '101'), b);
+  assert.equal(cache.get('m1', '100'), undefined);
+});
+
+test('bounded in bytes, least recently used out first', () => {
+  const one = v('one two three four');
+  const two = v('five six seven eight');
+  const three = v('nine ten eleven twelve');
+  const size = (x: typeof one) => x.indices.byteLength + x.values.byteLength + 200;
+  const cache = new VectorCache(size(one) + size(two) + size(three));
+  cache.set('a', '1', one);
+  cache.set('b', '1', two);
+  cache.set('c', '1', three);
+  assert.ok(cache.get('a', '1'), 'a is now the most recently used');
+  cache.set('d', '1', v('five six seven eighty'));
+  assert.equal(cache.get('b', '1'), undefined, 'b was the least recently used');
+  assert.ok(cache.get('a', '1'));
+  assert.ok(cache.get('d', '1'));
+  assert.ok(cache.bytes <= cache.maxBytes);
+  const tiny = new VectorCache(10);
+  tiny.set('x', '1', one);
+  assert.equal(tiny.get('x', '1'), undefined, 'an entry larger than the cache is not kept');
+  assert.equal(tiny.bytes, 0);
+});
