@@ -69,9 +69,12 @@ install -d "$R/usr/lib/locale" "$R/usr/bin"
 cp -a /stage/usr/lib/locale/C.utf8 "$R/usr/lib/locale/"
 cp -a /stage/usr/bin/locale "$R/usr/bin/locale"
 
-# licence notices of everything copied
+# licence notices of everything copied, and the package records that vulnerability scanners
+# read in distroless images (/var/lib/dpkg/status.d/<package>)
+install -d "$R/var/lib/dpkg/status.d"
 for deb in /debs/*.deb; do
   pkg=$(dpkg-deb -f "$deb" Package)
+  dpkg-deb -f "$deb" >"$R/var/lib/dpkg/status.d/$pkg"
   if [[ -f "/stage/usr/share/doc/$pkg/copyright" ]]; then
     install -D -m 0644 "/stage/usr/share/doc/$pkg/copyright" "$R/usr/share/doc/$pkg/copyright"
   fi
