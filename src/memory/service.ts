@@ -47,11 +47,17 @@ export const MAX_SEARCH_LIMIT = 50;
 /** How deep pagination may go: beyond this, refine the query. */
 export const MAX_SEARCH_DEPTH = 500;
 export const NEAR_DUPLICATE_SIMILARITY = 0.92;
-/** Near-duplicate candidates share both buckets of one of these pairs of the strongest buckets. */
-const NEAR_DUPLICATE_PAIRS = 6;
+/** Near-duplicate candidates have all buckets of one of these groups of the strongest buckets. */
+const NEAR_DUPLICATE_GROUPS = 4;
+const NEAR_DUPLICATE_GROUP_SIZE = 3;
+const NEAR_DUPLICATE_CANDIDATES = 20;
 const FORGET_BATCH_LIMIT = 1000;
-/** Decoded vectors kept between searches (see vector-cache.ts): ~9,000 memories of ~440 buckets. */
-const VECTOR_CACHE_BYTES = 32 * 2 ** 20;
+/**
+ * Decoded vectors kept between searches (see vector-cache.ts): ~4,400 memories of ~440 buckets,
+ * enough to rank a small corpus (RANKING.smallCorpus) whole without fetching, small enough for
+ * the RSS budget (README, "Scale").
+ */
+const VECTOR_CACHE_BYTES = 16 * 2 ** 20;
 
 export interface SaveInput {
   kind: Kind;
@@ -216,17 +222,17 @@ export class MemoryService {
       });
       let near: NearDuplicate[] = [];
       if (stored.inserted) {
-        // A near-duplicate keeps nearly all of the new vector's weight, so it has both buckets of
-        // at least one pair of its strongest buckets; similarity decides. Pairs, not single
-        // buckets: one strong word is in thousands of memories of a large project, two rarely.
+        // A near-duplicate keeps nearly all of the new vector's weight, so it has every bucket of
+        // at least one group of its strongest buckets; similarity decides. Groups, not single
+        // buckets: one strong word is in thousands of memories of a large project, three
+        // together rarely — which bounds the cost of a save however large the project.
         const strongest = [...derived.sparse.indices.keys()]
           .sort((a, b) => Math.abs(derived.sparse.values[b]!) - Math.abs(derived.sparse.values[a]!))
-          .slice(0, 2 * NEAR_DUPLICATE_PAIRS)
+          .slice(0, NEAR_DUPLICATE_GROUPS * NEAR_DUPLICATE_GROUP_SIZE)
           .map((k) => derived.sparse.indices[k]!);
-        const pairs: Int32Array[] = [];
-        for (let i = 0; i + 1 < strongest.length; i += 2) pairs.push(Int32Array.of(strongest[i]!, strongest[i + 1]!));
-        if (strongest.length === 1) pairs.push(Int32Array.of(strongest[0]!));
-        const rows = await asSearchRole(client, () => sharingAnyGroup(client, { tenant: caller.tenant, projects: [project] }, pairs, 200));
+        const groups: Int32Array[] = [];
+        for (let i = 0; i < strongest.length; i += NEAR_DUPLICATE_GROUP_SIZE) groups.push(Int32Array.from(strongest.slice(i, i + NEAR_DUPLICATE_GROUP_SIZE)));
+        const rows = await asSearchRole(client, () => sharingAnyGroup(client, { tenant: caller.tenant, projects: [project] }, groups, NEAR_DUPLICATE_CANDIDATES));
         near = rows
           .filter((r) => r.id !== stored.id)
           .map((r) => ({ id: r.id, similarity: Math.round(cosine(derived.sparse, decodeVector(r.vector)) * 1e4) / 1e4 }))

@@ -8,6 +8,7 @@ import { sql as m001 } from './001_init.ts';
 import { sql as m002 } from './002_rls.ts';
 import { sql as m003 } from './003_capture.ts';
 import { sql as m004 } from './004_search_scale.ts';
+import { sql as m005 } from './005_scope_statistics.ts';
 
 export interface Migration {
   version: number;
@@ -20,4 +21,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'rls', sql: m002 },
   { version: 3, name: 'capture', sql: m003 },
   { version: 4, name: 'search_scale', sql: m004 },
+  { version: 5, name: 'scope_statistics', sql: m005 },
 ];
