@@ -10,6 +10,32 @@ import { MIGRATIONS, type Migration } from './migrations/index.ts';
 /** Arbitrary but fixed: "sage" as ASCII in a 64-bit key, shared by every Sage version. */
 const MIGRATION_LOCK_KEY = '1935763301';
 
+/**
+ * Roles are shared by every database of a cluster, but the advisory lock above is per
+ * database: migrations of two databases starting together can race on creating or granting a
+ * role (seen: one sees the other's role vanish under it, 42704; others are a concurrent catalog
+ * update or a duplicate membership). Each migration is one transaction, so running it again
+ * after the other one committed is safe.
+ */
+const CLUSTER_RACE_ATTEMPTS = 4;
+
+function isClusterRace(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  const message = err instanceof Error ? err.message : '';
+  switch (code) {
+    case '42704': // undefined object: a role another database's migration was creating
+      return /^role "/.test(message);
+    case 'XX000':
+      return /tuple concurrently (updated|deleted)/.test(message);
+    case '23505': // unique violation (pg_authid, pg_auth_members)
+    case '40001': // serialization failure
+    case '40P01': // deadlock
+      return true;
+    default:
+      return false;
+  }
+}
+
 export interface MigrationReport {
   applied: number[];
   current: number;
@@ -33,14 +59,22 @@ export async function migrate(pool: pg.Pool, migrations: readonly Migration[] = 
       const applied: number[] = [];
       for (const m of migrations) {
         if (have.has(m.version)) continue;
-        await client.query('BEGIN');
-        try {
-          await client.query(m.sql);
-          await client.query('INSERT INTO sage_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
-          await client.query('COMMIT');
-        } catch (err) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw new Error(`migration ${m.version} (${m.name}) failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        for (let attempt = 1; ; attempt++) {
+          await client.query('BEGIN');
+          try {
+            await client.query(m.sql);
+            await client.query('INSERT INTO sage_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+            await client.query('COMMIT');
+            break;
+          } catch (err) {
+            await client.query('ROLLBACK').catch(() => undefined);
+            if (attempt < CLUSTER_RACE_ATTEMPTS && isClusterRace(err)) {
+              log.info('migration raced with another database of this cluster; retrying', { version: m.version, attempt });
+              await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+              continue;
+            }
+            throw new Error(`migration ${m.version} (${m.name}) failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+          }
         }
         applied.push(m.version);
         log.info('migration applied', { version: m.version, name: m.name });
