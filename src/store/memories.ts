@@ -125,20 +125,11 @@ export async function getMemories(client: Client, tenant: string, ids: readonly 
   return new Map(res.rows.map((r) => [r.id, r]));
 }
 
-export interface MemoryChange {
-  tenant: string;
-  id: string;
-  kind: Kind;
-  userText: string | null;
-  content: string;
-  tags: readonly string[];
-  metadata: Record<string, unknown>;
-  contentHash: Uint8Array;
-  vector: Uint8Array;
-  vectorKeys: Int32Array;
-  lexemes: string;
-  vectorizerVersion: string;
-}
+/** A rewrite of a live memory: its text and everything derived from it, keyed by id. */
+export type MemoryChange = { id: string } & Pick<
+  NewMemoryRow,
+  'tenant' | 'kind' | 'userText' | 'content' | 'tags' | 'metadata' | 'contentHash' | 'vector' | 'vectorKeys' | 'lexemes' | 'vectorizerVersion'
+>;
 
 /** Rewrites a live memory; returns false if it does not exist. A unique violation means a duplicate. */
 export async function updateMemory(client: Client, change: MemoryChange): Promise<MemoryRow | undefined> {
