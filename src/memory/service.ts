@@ -16,14 +16,15 @@ import {
   matchingIds,
   recentMemories,
   softDeleteIds,
-  sharingAnyGroup,
+  matchingQuery,
   toMemory,
   updateMemory,
   type Counts,
 } from '../store/memories.ts';
 import { asSearchRole } from '../store/search-role.ts';
 import { getSession, listSessions, upsertSession } from '../store/sessions.ts';
-import { cosine, decodeVector, vectorizerVersion } from '../vectorize/index.ts';
+import { allOfQuery } from '../store/lexemes.ts';
+import { analyze, cosine, decodeVector, vectorizerVersion } from '../vectorize/index.ts';
 import { SAGE_VERSION } from '../version.ts';
 import { Redactor } from './redact.ts';
 import { foldNearDuplicates, isRelevant, packContext, type PackedContext } from './context.ts';
@@ -47,9 +48,8 @@ export const MAX_SEARCH_LIMIT = 50;
 /** How deep pagination may go: beyond this, refine the query. */
 export const MAX_SEARCH_DEPTH = 500;
 export const NEAR_DUPLICATE_SIMILARITY = 0.92;
-/** Near-duplicate candidates have all buckets of one of these groups of the strongest buckets. */
-const NEAR_DUPLICATE_GROUPS = 4;
-const NEAR_DUPLICATE_GROUP_SIZE = 3;
+/** Near-duplicate candidates contain both terms of one of these pairs of the memory's longest terms. */
+const NEAR_DUPLICATE_PAIRS = 3;
 const NEAR_DUPLICATE_CANDIDATES = 20;
 const FORGET_BATCH_LIMIT = 1000;
 /**
@@ -222,17 +222,24 @@ export class MemoryService {
       });
       let near: NearDuplicate[] = [];
       if (stored.inserted) {
-        // A near-duplicate keeps nearly all of the new vector's weight, so it has every bucket of
-        // at least one group of its strongest buckets; similarity decides. Groups, not single
-        // buckets: one strong word is in thousands of memories of a large project, three
-        // together rarely — which bounds the cost of a save however large the project.
-        const strongest = [...derived.sparse.indices.keys()]
-          .sort((a, b) => Math.abs(derived.sparse.values[b]!) - Math.abs(derived.sparse.values[a]!))
-          .slice(0, NEAR_DUPLICATE_GROUPS * NEAR_DUPLICATE_GROUP_SIZE)
-          .map((k) => derived.sparse.indices[k]!);
-        const groups: Int32Array[] = [];
-        for (let i = 0; i < strongest.length; i += NEAR_DUPLICATE_GROUP_SIZE) groups.push(Int32Array.from(strongest.slice(i, i + NEAR_DUPLICATE_GROUP_SIZE)));
-        const rows = await asSearchRole(client, () => sharingAnyGroup(client, { tenant: caller.tenant, projects: [project] }, groups, NEAR_DUPLICATE_CANDIDATES));
+        // A near-duplicate (cosine ≥ 0.92) shares nearly all of the memory's terms, so it has both
+        // terms of at least one pair of its longest ones; similarity decides. Longest, because
+        // long words are the rare ones (and identifiers are long): their posting lists are short
+        // in a project of any size, so the check costs about the same at any scale. (Pairs of
+        // the strongest vector buckets — the most repeated, common words — took 27 ms at the
+        // median and 280 ms at p95 in a project of 150,000 memories.)
+        const terms = [...new Set([...analyze(content.text).terms, ...(userText ? analyze(userText).terms : [])])]
+          .sort((a, b) => b.length - a.length || (a < b ? -1 : a > b ? 1 : 0))
+          .slice(0, 2 * NEAR_DUPLICATE_PAIRS);
+        const pairs: string[] = [];
+        for (let i = 0; i < terms.length; i += 2) {
+          const pair = allOfQuery(terms.slice(i, i + 2));
+          if (pair) pairs.push(`(${pair})`);
+        }
+        const rows =
+          pairs.length === 0
+            ? []
+            : await asSearchRole(client, () => matchingQuery(client, { tenant: caller.tenant, projects: [project] }, pairs.join(' | '), NEAR_DUPLICATE_CANDIDATES));
         near = rows
           .filter((r) => r.id !== stored.id)
           .map((r) => ({ id: r.id, similarity: Math.round(cosine(derived.sparse, decodeVector(r.vector)) * 1e4) / 1e4 }))

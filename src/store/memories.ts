@@ -287,24 +287,14 @@ export async function vectorsOf(client: Client, tenant: string, ids: readonly st
 }
 
 /**
- * Memories containing every bucket of at least one of `groups` (near-duplicate candidates), at
- * most `limit`, with their vectors. One index scan per group (a UNION, not an OR, and no LIMIT
- * inside: either would tempt the planner into reading the project in time order and filtering),
- * each intersecting its buckets with the scope inside the scoped GIN index.
+ * Memories matching a tsquery (near-duplicate candidates), at most `limit`, with their vectors:
+ * one scan of the scoped lexeme index.
  */
-export async function sharingAnyGroup(
-  client: Client,
-  filter: MemoryFilter,
-  groups: readonly Int32Array[],
-  limit: number,
-): Promise<Array<{ id: string; vector: Uint8Array }>> {
-  const usable = groups.filter((g) => g.length > 0);
-  if (usable.length === 0) return [];
+export async function matchingQuery(client: Client, filter: MemoryFilter, query: string, limit: number): Promise<Array<{ id: string; vector: Uint8Array }>> {
   const params = new Params();
   const where = `${filterSql(filter, params)} AND ${scopeSql(filter, params)}`;
-  const each = usable.map((g) => `SELECT m.id FROM memories m WHERE ${where} AND m.vector_keys @> ${params.add(Array.from(g))}::int4[]`);
   const res = await client.query<{ id: string; vector: Uint8Array }>(
-    `SELECT m.id, m.vector FROM memories m WHERE m.tenant = ${params.add(filter.tenant)} AND m.id IN (SELECT id FROM (${each.join(' UNION ')}) g LIMIT ${params.add(limit)})`,
+    `SELECT m.id, m.vector FROM memories m WHERE ${where} AND m.lexemes @@ ${params.add(query)}::tsquery LIMIT ${params.add(limit)}`,
     params.values,
   );
   return res.rows;
