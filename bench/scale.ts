@@ -261,19 +261,22 @@ async function runSize(size: number, opts: Options): Promise<SizeResult> {
 
     // 3. Saves: new turns into the corpus' sessions (the first half over HTTP, the second on the service).
     progress(`${size}: saving (${opts.saves} turns${served ? ' over HTTP and as many on the service' : ''})`);
+    // A reused database already holds these turns from an earlier run: a marker makes them new,
+    // or every save would take the duplicate path (no insert, no near-duplicate check).
+    const fresh = (text: string) => (opts.reuseDb ? `${text}\n(run ${new Date().toISOString()})` : text);
     const saveHttpMs: number[] = [];
     const saveServiceMs: number[] = [];
     for (let i = 0; i < opts.saves; i++) {
       const m = files.extra[i]!;
       if (served) {
         const r = await timed(() =>
-          callTool(served!, 'save_conversation', { user_prompt: m.user_prompt ?? '', assistant_response: m.content, session: m.session, project: m.project, tags: m.tags }),
+          callTool(served!, 'save_conversation', { user_prompt: m.user_prompt ?? '', assistant_response: fresh(m.content), session: m.session, project: m.project, tags: m.tags }),
         );
         saveHttpMs.push(r.ms);
       }
       const s = files.extra[opts.saves + i]!;
       const r = await timed(() =>
-        service.save({ tenant: TENANT, project: s.project }, { kind: 'turn', userText: s.user_prompt, content: s.content, session: s.session, tags: s.tags }),
+        service.save({ tenant: TENANT, project: s.project }, { kind: 'turn', userText: s.user_prompt, content: fresh(s.content), session: s.session, tags: s.tags }),
       );
       saveServiceMs.push(r.ms);
     }
