@@ -15,15 +15,14 @@
 // --dump FILE writes every query with both rankings as JSON lines, for error analysis.
 import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { setLogLevel } from '../src/log.ts';
 import { MemoryService } from '../src/memory/service.ts';
 import { Database } from '../src/store/db.ts';
 import { DEFAULT_DIMENSION } from '../src/vectorize/index.ts';
-import { createTestDatabase } from '../test/helpers/postgres.ts';
 import { isRecallSet, loadRecallSet, readJson, type Dataset } from './lib/dataset.ts';
 import { isLocomo, loadLocomo } from './lib/locomo.ts';
 import { CUTOFFS, type Scores } from './lib/metrics.ts';
+import { benchDatabase } from './lib/postgres.ts';
 import { runRecall, type Report } from './lib/run.ts';
 
 const USAGE = 'usage: npm run bench:recall -- --data FILE [--json] [--strategy hybrid|lexical|vector] [--dump FILE]';
@@ -66,27 +65,6 @@ function loadDataset(file: string): Dataset {
   fail(`${file} is neither a LoCoMo file (an array of samples with "conversation") nor a recall set ("format": "sage-recall/1")`);
 }
 
-/** A fresh database: on DATABASE_URL's server when set, else on a throw-away local cluster. */
-async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const serverUrl = process.env['DATABASE_URL'];
-  if (!serverUrl) return createTestDatabase();
-  const name = `sage_bench_recall_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-  const admin = async (sql: string): Promise<void> => {
-    const client = new pg.Client({ connectionString: serverUrl });
-    client.on('error', () => {});
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end().catch(() => {});
-    }
-  };
-  await admin(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE template0 ENCODING 'UTF8'`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`) };
-}
-
 function fmt(x: number): string {
   return x.toFixed(3);
 }
@@ -121,7 +99,8 @@ async function main(): Promise<void> {
   const dataset = loadDataset(opts.data);
   setLogLevel('warn');
 
-  const database = await freshDatabase();
+  // Results, not timings, are measured here: the harness cluster keeps its fast test settings.
+  const database = await benchDatabase('recall', { durable: false });
   const db = new Database({ url: database.url, applicationName: 'sage-bench-recall' });
   const dump = opts.dump ? createWriteStream(opts.dump) : undefined;
   const started = performance.now();

@@ -95,15 +95,21 @@ async function benchCluster(): Promise<void> {
 /**
  * A fresh, empty database for one benchmark run. On DATABASE_URL's server only: `keep` leaves
  * it in place afterwards (its name is logged), `reuse` names an existing one (loaded by an
- * earlier run with `keep`) to measure again without importing.
+ * earlier run with `keep`) to measure again without importing. `durable: false` keeps the
+ * harness cluster's fast test settings: for benchmarks that measure results, not time
+ * (the recall benchmark), the restart would only cost seconds.
  */
-export async function benchDatabase(label: string, options: { keep?: boolean; reuse?: string | undefined } = {}): Promise<BenchDatabase> {
+export async function benchDatabase(
+  label: string,
+  options: { keep?: boolean; reuse?: string | undefined; durable?: boolean } = {},
+): Promise<BenchDatabase> {
   const serverUrl = process.env['DATABASE_URL'];
   if ((options.keep || options.reuse) && !serverUrl) throw new Error('--keep-db and --reuse-db need DATABASE_URL (the harness cluster is deleted when the benchmark exits)');
   if (!serverUrl) {
-    await benchCluster();
+    const durable = options.durable ?? true;
+    if (durable) await benchCluster();
     const db = await createTestDatabase();
-    return { url: db.url, server: 'harness cluster (benchmark settings)', drop: () => db.drop() };
+    return { url: db.url, server: durable ? 'harness cluster (benchmark settings)' : 'harness cluster (test settings)', drop: () => db.drop() };
   }
   const name = options.reuse ?? `sage_bench_${label}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
   const admin = async (sql: string): Promise<void> => {
@@ -116,7 +122,8 @@ export async function benchDatabase(label: string, options: { keep?: boolean; re
       await client.end().catch(() => {});
     }
   };
-  if (!options.reuse) await admin(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+  // template0 with UTF8: the server's template1 may have another encoding, and texts are not ASCII.
+  if (!options.reuse) await admin(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE template0 ENCODING 'UTF8'`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const keep = options.keep || options.reuse !== undefined;
