@@ -4,7 +4,7 @@
  * (full-text search). Pure; `reindex` and import call the same function as a save.
  */
 import { createHash } from 'node:crypto';
-import { analyze, encodeVector, featureKeys, vectorize, vectorizerVersion, type SparseVector } from '../vectorize/index.ts';
+import { analyze, encodeVector, featureKeys, lex, vectorizeLexed, vectorizerVersion, type Lexed, type SparseVector } from '../vectorize/index.ts';
 import { tsvectorLiteral } from '../store/lexemes.ts';
 import type { Kind } from './model.ts';
 
@@ -12,6 +12,8 @@ import type { Kind } from './model.ts';
 const USER_SIDE_WEIGHT = 0.6;
 
 export interface Derived {
+  /** Lexical terms of the content, then of the user's side (not tags), duplicates kept. */
+  terms: string[];
   contentHash: Uint8Array;
   vector: Uint8Array;
   vectorKeys: Int32Array;
@@ -70,19 +72,27 @@ export function mixVectors(a: SparseVector, wa: number, b: SparseVector, wb: num
 }
 
 export function memoryVector(userText: string | null, content: string, settings: VectorSettings): SparseVector {
-  const main = vectorize(content, settings);
-  if (!userText || userText.trim().length === 0) return main;
-  return mixVectors(main, 1, vectorize(userText, settings), USER_SIDE_WEIGHT);
+  return lexedMemoryVector(userText ? lex(userText) : null, userText, lex(content), settings);
+}
+
+function lexedMemoryVector(user: Lexed | null, userText: string | null, content: Lexed, settings: VectorSettings): SparseVector {
+  const main = vectorizeLexed(content, settings);
+  if (!user || !userText || userText.trim().length === 0) return main;
+  return mixVectors(main, 1, vectorizeLexed(user, settings), USER_SIDE_WEIGHT);
 }
 
 export function derive(kind: Kind, userText: string | null, content: string, tags: readonly string[], settings: VectorSettings): Derived {
-  const sparse = memoryVector(userText, content, settings);
+  // Each text is tokenised once, for both its vector and its lexemes.
+  const contentLexed = lex(content);
+  const userLexed = userText ? lex(userText) : null;
+  const sparse = lexedMemoryVector(userLexed, userText, contentLexed, settings);
   const runs: Array<{ terms: string[]; weight: 'A' | 'B' }> = [
-    { terms: analyze(content).terms, weight: 'A' },
+    { terms: contentLexed.terms, weight: 'A' },
     { terms: tags.flatMap((t) => analyze(t).terms), weight: 'A' },
   ];
-  if (userText) runs.push({ terms: analyze(userText).terms, weight: 'B' });
+  if (userLexed) runs.push({ terms: userLexed.terms, weight: 'B' });
   return {
+    terms: userLexed ? [...contentLexed.terms, ...userLexed.terms] : contentLexed.terms,
     contentHash: contentHash(kind, userText, content),
     vector: encodeVector(sparse),
     vectorKeys: featureKeys(sparse),

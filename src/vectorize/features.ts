@@ -14,8 +14,7 @@
  * Term frequency is sublinear, weight × (1 + ln tf): a word said five times counts more than
  * once, but not five times more, so one repeated word cannot dominate a memory.
  */
-import { normalize } from './normalize.ts';
-import { tokenize } from './tokenize.ts';
+import { lex, type Lexed } from './tokenize.ts';
 
 export const TERM_WEIGHT = 1;
 /**
@@ -29,7 +28,7 @@ export const NGRAM_WEIGHT = 0.35;
 const NGRAM_SIZE = 3;
 
 /** Packs three ASCII characters of an n-gram into one integer (7 bits each). */
-function packGram(a: number, b: number, c: number): number {
+export function packGram(a: number, b: number, c: number): number {
   return (a << 14) | (b << 7) | c;
 }
 
@@ -45,22 +44,30 @@ function count<K>(counts: Map<K, number>, key: K): void {
   counts.set(key, (counts.get(key) ?? 0) + 1);
 }
 
+/** Distinct features of a text with their term frequencies, before weighting. */
+export interface FeatureCounts {
+  /** Lexical terms (prefix "w:"), in first-occurrence order. */
+  terms: Map<string, number>;
+  /** ASCII 3-grams packed by `packGram` (prefix "g:"), in first-occurrence order. */
+  asciiGrams: Map<number, number>;
+  /** Other 3-grams as strings of code points (prefix "g:"), in first-occurrence order. */
+  otherGrams: Map<string, number>;
+}
+
 /**
- * Calls `visit` once per distinct feature of the text (normalisation included) with its
- * prefixed feature string and weight, in a deterministic order. Counting happens on bare
- * terms and packed n-grams; prefixed strings are built once per distinct feature only, which
- * keeps megabyte inputs fast.
+ * Counts the features of tokenised text. Counting happens on bare terms and packed n-grams;
+ * prefixed strings are built (or hashed) once per distinct feature only, which keeps
+ * megabyte inputs fast.
  */
-export function forEachFeature(text: string, visit: (feature: string, weight: number) => void): void {
-  const { terms, ngramWords } = tokenize(normalize(text));
-  const termCounts = new Map<string, number>();
-  for (const term of terms) count(termCounts, term);
+export function countFeatures(lexed: Lexed): FeatureCounts {
+  const terms = new Map<string, number>();
+  for (const term of lexed.terms) count(terms, term);
 
   // ASCII words (the common case) count their n-grams as packed integers; others as strings
   // of code points.
   const asciiGrams = new Map<number, number>();
   const otherGrams = new Map<string, number>();
-  for (const word of ngramWords) {
+  for (const word of lexed.ngramWords) {
     if (isAscii(word)) {
       let a = CARET;
       let b = word.charCodeAt(0);
@@ -75,13 +82,34 @@ export function forEachFeature(text: string, visit: (feature: string, weight: nu
       for (let i = 0; i + NGRAM_SIZE <= chars.length; i++) count(otherGrams, chars[i]! + chars[i + 1]! + chars[i + 2]!);
     }
   }
+  return { terms, asciiGrams, otherGrams };
+}
 
-  for (const [term, tf] of termCounts) visit('w:' + term, TERM_WEIGHT * (1 + Math.log(tf)));
-  for (const [packed, tf] of asciiGrams) {
-    const gram = String.fromCharCode(packed >> 14, (packed >> 7) & 0x7f, packed & 0x7f);
-    visit('g:' + gram, NGRAM_WEIGHT * (1 + Math.log(tf)));
-  }
-  for (const [gram, tf] of otherGrams) visit('g:' + gram, NGRAM_WEIGHT * (1 + Math.log(tf)));
+/** Sublinear term frequency: a feature said five times counts more than once, not five times more. */
+export function termWeight(tf: number): number {
+  return TERM_WEIGHT * (1 + Math.log(tf));
+}
+
+export function ngramWeight(tf: number): number {
+  return NGRAM_WEIGHT * (1 + Math.log(tf));
+}
+
+/** Unpacks a `packGram` integer into its three characters. */
+export function unpackGram(packed: number): string {
+  return String.fromCharCode(packed >> 14, (packed >> 7) & 0x7f, packed & 0x7f);
+}
+
+/**
+ * Calls `visit` once per distinct feature of the text (normalisation included) with its
+ * prefixed feature string and weight, in a deterministic order: terms, ASCII n-grams, other
+ * n-grams, each in first-occurrence order. `vectorize` visits the same features in the same
+ * order through their hashes (vector.ts), without building these strings.
+ */
+export function forEachFeature(text: string, visit: (feature: string, weight: number) => void): void {
+  const { terms, asciiGrams, otherGrams } = countFeatures(lex(text));
+  for (const [term, tf] of terms) visit('w:' + term, termWeight(tf));
+  for (const [packed, tf] of asciiGrams) visit('g:' + unpackGram(packed), ngramWeight(tf));
+  for (const [gram, tf] of otherGrams) visit('g:' + gram, ngramWeight(tf));
 }
 
 /** Feature string → weight; the same features as `forEachFeature`, for inspection and tests. */

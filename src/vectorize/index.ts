@@ -11,8 +11,7 @@
  *   codec.ts      binary encoding
  *   version.ts    the version string stored beside vectors
  */
-import { normalize } from './normalize.ts';
-import { tokenize } from './tokenize.ts';
+import { lex } from './tokenize.ts';
 
 export interface Analysis {
   /** Lexical terms in text order, duplicates kept (term frequency matters to ranking). */
@@ -21,11 +20,12 @@ export interface Analysis {
 
 /** Normalisation and tokenisation into the lexical terms used for full-text search. */
 export function analyze(text: string): Analysis {
-  return { terms: tokenize(normalize(text)).terms };
+  return { terms: lex(text).terms };
 }
 
 export { hash32 } from './hash.ts';
-export { vectorize, cosine, featureKeys, DEFAULT_DIMENSION, MIN_DIMENSION, MAX_DIMENSION } from './vector.ts';
+export { lex, type Lexed } from './tokenize.ts';
+export { vectorize, vectorizeLexed, cosine, featureKeys, DEFAULT_DIMENSION, MIN_DIMENSION, MAX_DIMENSION } from './vector.ts';
 export type { SparseVector, VectorizerOptions } from './vector.ts';
 export { encodeVector, decodeVector } from './codec.ts';
 export { vectorizerVersion } from './version.ts';

@@ -32,7 +32,7 @@
  * Terms longer than MAX_TERM_LENGTH are dropped: they are blobs (base64, minified code), and
  * Postgres refuses lexemes over 2 KiB.
  */
-import { fold } from './normalize.ts';
+import { fold, normalize } from './normalize.ts';
 import { stem } from './stem.ts';
 import { isStopword } from './stopwords.ts';
 
@@ -103,6 +103,11 @@ export interface Lexed {
   terms: string[];
   /** Lowercased, unstemmed non-CJK words eligible for character n-grams, in text order. */
   ngramWords: string[];
+}
+
+/** Normalises and tokenises raw text: what every consumer of terms and n-gram words starts from. */
+export function lex(text: string): Lexed {
+  return tokenize(normalize(text));
 }
 
 /** Tokenises text that has already been through `normalize`. */

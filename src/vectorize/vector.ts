@@ -12,8 +12,9 @@
  * expectation instead of always adding up, so collisions add noise around zero rather than
  * a positive bias to every dot product (the inner product stays unbiased).
  */
-import { forEachFeature } from './features.ts';
-import { hash32, HASH_SEED, SIGN_SEED } from './hash.ts';
+import { countFeatures, ngramWeight, termWeight } from './features.ts';
+import { FEATURE_HASHES, featureHashes, gramHashes, hash32, HASH_SEED } from './hash.ts';
+import { lex, type Lexed } from './tokenize.ts';
 
 /** Indices strictly ascending; values L2-normalised (or both empty). */
 export interface SparseVector {
@@ -66,13 +67,42 @@ export function featureBucket(feature: string, dimension: number): number {
  * Text with no features (empty, punctuation, emoji) gives the empty vector.
  */
 export function vectorize(text: string, options?: Partial<VectorizerOptions>): SparseVector {
+  return vectorizeLexed(lex(text), options);
+}
+
+const W = 0x77; // 'w'
+const G = 0x67; // 'g'
+const COLON = 0x3a;
+
+/**
+ * `vectorize` of text already through `lex`, so a caller that also needs the terms (derive.ts:
+ * lexemes) tokenises once. Features are visited in forEachFeature's order (the order of the
+ * float sums in colliding buckets is part of the output), hashed by featureHashes/gramHashes:
+ * the same values as hash32 over the prefixed strings, without building them.
+ */
+export function vectorizeLexed(lexed: Lexed, options?: Partial<VectorizerOptions>): SparseVector {
   const { dimension } = resolveOptions(options);
+  const mask = dimension - 1;
+  const { terms, asciiGrams, otherGrams } = countFeatures(lexed);
   const buckets = new Map<number, number>();
-  forEachFeature(text, (feature, weight) => {
-    const bucket = featureBucket(feature, dimension);
-    const signed = hash32(feature, SIGN_SEED) >>> 31 === 1 ? -weight : weight;
-    buckets.set(bucket, (buckets.get(bucket) ?? 0) + signed);
-  });
+  const add = (weight: number) => {
+    const bucket = FEATURE_HASHES[0]! & mask;
+    const signed = FEATURE_HASHES[1]! >>> 31 === 1 ? -weight : weight;
+    const previous = buckets.get(bucket);
+    buckets.set(bucket, previous === undefined ? 0 + signed : previous + signed);
+  };
+  for (const [term, tf] of terms) {
+    featureHashes(W, COLON, term);
+    add(termWeight(tf));
+  }
+  for (const [packed, tf] of asciiGrams) {
+    gramHashes(G, COLON, packed);
+    add(ngramWeight(tf));
+  }
+  for (const [gram, tf] of otherGrams) {
+    featureHashes(G, COLON, gram);
+    add(ngramWeight(tf));
+  }
 
   const indices = new Int32Array(buckets.size);
   let count = 0;
