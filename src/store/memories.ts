@@ -57,6 +57,43 @@ export interface NewMemoryRow {
   deletedAt?: Date | null;
 }
 
+/** PostgreSQL's type oid of int4, named in the binary form of an int4[]. */
+const INT4_OID = 23;
+
+/**
+ * The binary wire form of a one-dimensional int4[] without NULLs (array_recv: ndim, has-null
+ * flag, element type, then size and lower bound of the dimension, then length-prefixed
+ * big-endian elements). node-postgres sends a Buffer parameter in binary, so bucket keys cross
+ * as bytes instead of as a text literal that JavaScript formats and PostgreSQL parses number by
+ * number. `parts` are concatenated into one array (an import slices it per row).
+ */
+export function int4ArrayBinary(parts: readonly Int32Array[]): Buffer {
+  let count = 0;
+  for (const p of parts) count += p.length;
+  const header = count === 0 ? 12 : 20;
+  const buf = Buffer.allocUnsafe(header + 8 * count);
+  buf.writeInt32BE(count === 0 ? 0 : 1, 0);
+  buf.writeInt32BE(0, 4);
+  buf.writeInt32BE(INT4_OID, 8);
+  if (count === 0) return buf;
+  buf.writeInt32BE(count, 12);
+  buf.writeInt32BE(1, 16);
+  let at = header;
+  for (const p of parts) {
+    for (let i = 0; i < p.length; i++) {
+      buf.writeInt32BE(4, at);
+      buf.writeInt32BE(p[i]!, at + 4);
+      at += 8;
+    }
+  }
+  return buf;
+}
+
+/** A Uint8Array as a Buffer without copying, so node-postgres sends it in binary. */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 function insertValues(rows: readonly NewMemoryRow[], params: Params): string {
   return rows
     .map((r) => {

@@ -8,6 +8,10 @@
  */
 import type { Kind } from '../memory/model.ts';
 import type { Client } from './db.ts';
+import { asBuffer, int4ArrayBinary } from './memories.ts';
+
+/** SHA-256, the content hash of memory/derive.ts. */
+const CONTENT_HASH_BYTES = 32;
 
 /** ISO 8601 in UTC with microseconds, e.g. 2025-03-01T14:00:00.123456Z. */
 const ISO = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -129,11 +133,6 @@ export interface ImportRow {
   lexemes: string;
 }
 
-/** A text[] literal for one row's tags (passed inside a text[] of literals, then cast per row). */
-function arrayLiteral(items: readonly string[]): string {
-  return `{${items.map((t) => `"${t.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
-}
-
 export interface ImportOutcome {
   inserted: number;
   /** Rows whose id already exists in the tenant (imported before). */
@@ -143,45 +142,65 @@ export interface ImportOutcome {
 }
 
 /**
- * Inserts a batch with one statement: columns travel as arrays (a fixed 17 parameters however
- * large the batch) and rows that clash with an existing id or with identical live content in
- * the project are skipped by the unique indexes, not by a racy prior SELECT. Sessions that
- * the memories name but that do not exist yet are created, as a save would.
+ * Inserts a batch with one statement and a fixed 6 parameters however large the batch: the
+ * texts as one JSON array (expanded by json_to_recordset), and the binary columns — content
+ * hashes, vectors, bucket keys — each as one binary parameter sliced per row by offsets. Built
+ * this way the parameters cost little CPU on either side: node-postgres escapes text[] and
+ * bytea[] parameters element by element in JavaScript (as much CPU as deriving the rows), and
+ * JSON.stringify of base64 vectors and key lists was nearly as slow. Rows that clash with an
+ * existing id or with identical live content in the project are skipped by the unique
+ * indexes, not by a racy prior SELECT. Sessions that the memories name but that do not exist
+ * yet are created, as a save would.
  */
 export async function insertImported(client: Client, tenant: string, vectorizerVersion: string, rows: readonly ImportRow[]): Promise<ImportOutcome> {
   if (rows.length === 0) return { inserted: 0, existing: 0, duplicates: 0 };
   const ids = rows.map((r) => r.id);
+  let vectorOffset = 0;
+  let keyOffset = 0;
+  const json = JSON.stringify(
+    rows.map((r) => {
+      const row = {
+        id: r.id,
+        project: r.project,
+        session_id: r.session,
+        kind: r.kind,
+        user_text: r.userText,
+        content: r.content,
+        tags: r.tags,
+        metadata: r.metadata,
+        lexemes: r.lexemes,
+        created_at: r.createdAt,
+        updated_at: r.updatedAt,
+        deleted_at: r.deletedAt,
+        voff: vectorOffset,
+        vlen: r.vector.byteLength,
+        koff: keyOffset,
+        klen: r.vectorKeys.length,
+      };
+      vectorOffset += r.vector.byteLength;
+      keyOffset += r.vectorKeys.length;
+      return row;
+    }),
+  );
+  const hashes = Buffer.concat(rows.map((r) => asBuffer(r.contentHash)));
+  for (const r of rows) if (r.contentHash.byteLength !== CONTENT_HASH_BYTES) throw new Error(`content hash of ${r.id} is not ${CONTENT_HASH_BYTES} bytes`);
+  const vectors = Buffer.concat(rows.map((r) => asBuffer(r.vector)));
+  const keys = int4ArrayBinary(rows.map((r) => r.vectorKeys));
   const res = await client.query<{ id: string }>(
     `INSERT INTO memories (tenant, id, project, session_id, kind, user_text, content, tags, metadata, content_hash, vector, vector_keys,
                            lexemes, vectorizer_version, created_at, updated_at, deleted_at)
-     SELECT $1, u.id, u.project, u.session_id, u.kind, u.user_text, u.content, u.tags::text[], u.metadata::jsonb, u.content_hash, u.vector,
-            u.vector_keys::int4[], u.lexemes::tsvector, $2, u.created_at, u.updated_at, u.deleted_at
-     FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bytea[], $12::bytea[],
-                 $13::text[], $14::text[], $15::timestamptz[], $16::timestamptz[], $17::timestamptz[]) WITH ORDINALITY
-       AS u(id, project, session_id, kind, user_text, content, tags, metadata, content_hash, vector, vector_keys, lexemes,
-            created_at, updated_at, deleted_at, n)
+     SELECT $1, u.id, u.project, u.session_id, u.kind, u.user_text, u.content, u.tags, u.metadata,
+            substring($4::bytea FROM (u.n - 1)::int * ${CONTENT_HASH_BYTES} + 1 FOR ${CONTENT_HASH_BYTES}),
+            substring($5::bytea FROM u.voff + 1 FOR u.vlen), ($6::int4[])[u.koff + 1 : u.koff + u.klen],
+            u.lexemes, $2, u.created_at, u.updated_at, u.deleted_at
+     FROM ROWS FROM (json_to_recordset($3::json)
+       AS (id uuid, project text, session_id text, kind text, user_text text, content text, tags text[], metadata jsonb, lexemes tsvector,
+           created_at timestamptz, updated_at timestamptz, deleted_at timestamptz, voff int, vlen int, koff int, klen int)) WITH ORDINALITY
+       AS u(id, project, session_id, kind, user_text, content, tags, metadata, lexemes, created_at, updated_at, deleted_at, voff, vlen, koff, klen, n)
      ORDER BY u.n
      ON CONFLICT DO NOTHING
      RETURNING id`,
-    [
-      tenant,
-      vectorizerVersion,
-      ids,
-      rows.map((r) => r.project),
-      rows.map((r) => r.session),
-      rows.map((r) => r.kind),
-      rows.map((r) => r.userText),
-      rows.map((r) => r.content),
-      rows.map((r) => arrayLiteral(r.tags)),
-      rows.map((r) => JSON.stringify(r.metadata)),
-      rows.map((r) => r.contentHash),
-      rows.map((r) => r.vector),
-      rows.map((r) => `{${r.vectorKeys.join(',')}}`),
-      rows.map((r) => r.lexemes),
-      rows.map((r) => r.createdAt),
-      rows.map((r) => r.updatedAt),
-      rows.map((r) => r.deletedAt),
-    ],
+    [tenant, vectorizerVersion, json, hashes, vectors, keys],
   );
   const inserted = res.rowCount ?? 0;
   let existing = 0;
