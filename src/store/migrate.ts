@@ -2,6 +2,7 @@
  * Applies the numbered migrations. Two processes starting at the same moment serialise on a
  * session-level advisory lock, so each migration runs exactly once; each runs in its own
  * transaction together with its row in `sage_migrations`, so a failure leaves no half schema.
+ * An up-to-date database (every start but the first after an upgrade) costs one query, no lock.
  */
 import type pg from 'pg';
 import { log } from '../log.ts';
@@ -42,10 +43,39 @@ export interface MigrationReport {
   latestKnown: number;
 }
 
+/**
+ * The versions recorded in sage_migrations, or undefined when the table does not exist yet.
+ * One round trip and no lock: this is every start's check (a Claude Code hook starts a process
+ * per prompt), and a complete list cannot change under it — versions are only ever added, each
+ * in the transaction of its migration.
+ */
+async function recordedVersions(client: pg.PoolClient): Promise<Set<number> | undefined> {
+  try {
+    const done = await client.query<{ version: number }>('SELECT version FROM sage_migrations');
+    return new Set(done.rows.map((r) => r.version));
+  } catch (err) {
+    if ((err as { code?: unknown }).code === '42P01') return undefined; // undefined_table: a new database
+    throw err;
+  }
+}
+
+function report(applied: number[], have: ReadonlySet<number>, migrations: readonly Migration[]): MigrationReport {
+  const latestKnown = migrations.at(-1)?.version ?? 0;
+  const current = Math.max(latestKnown, ...have);
+  if (current > latestKnown) {
+    log.warn('the database has migrations newer than this Sage; upgrade Sage', { database: current, sage: latestKnown });
+  }
+  return { applied, current, latestKnown };
+}
+
 export async function migrate(pool: pg.Pool, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrationReport> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
+    const recorded = await recordedVersions(client);
+    if (recorded && migrations.every((m) => recorded.has(m.version))) return report([], recorded, migrations);
+    // Behind (or a new database): take the lock and look again, since another process may have
+    // migrated meanwhile.
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     try {
       // Created only when missing: a runtime role without CREATE on the schema must still start.
@@ -79,12 +109,7 @@ export async function migrate(pool: pg.Pool, migrations: readonly Migration[] = 
         applied.push(m.version);
         log.info('migration applied', { version: m.version, name: m.name });
       }
-      const latestKnown = migrations.at(-1)?.version ?? 0;
-      const current = Math.max(latestKnown, ...have);
-      if (current > latestKnown) {
-        log.warn('the database has migrations newer than this Sage; upgrade Sage', { database: current, sage: latestKnown });
-      }
-      return { applied, current, latestKnown };
+      return report(applied, have, migrations);
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch((err: unknown) => {
         broken = err instanceof Error ? err : new Error(String(err));

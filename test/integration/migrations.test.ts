@@ -41,6 +41,15 @@ test('migrations apply once, in order, even when several processes start togethe
   const again = new Database({ url: database.url, max: 1 });
   closeLater(() => again.close());
   assert.deepEqual((await again.ready()).applied, []);
+
+  // An up-to-date database is checked without the migration lock (every hook process checks it):
+  // a start completes while another session holds the lock.
+  const holder = await connect(database.url, closeLater);
+  await holder.query('SELECT pg_advisory_lock(1935763301)');
+  const third = new Database({ url: database.url, max: 1 });
+  closeLater(() => third.close());
+  assert.deepEqual(await third.ready(), { applied: [], current: MIGRATIONS.at(-1)!.version, latestKnown: MIGRATIONS.at(-1)!.version });
+  await holder.query('SELECT pg_advisory_unlock(1935763301)');
 });
 
 test('every table and b-tree index of Sage is keyed by tenant first; no extension is used', async (t) => {
