@@ -26,7 +26,7 @@ import { readHookStream, type HookInput } from '../claude/hook-input.ts';
 import { workspaceProject, type ResolvedProject } from '../claude/project.ts';
 import { transcriptCwd } from '../claude/transcript.ts';
 import { analyze } from '../vectorize/index.ts';
-import { DATABASE_OPTIONS, openRuntime, type Command } from './command.ts';
+import { DATABASE_OPTIONS, openRuntime, type Command, type Runtime } from './command.ts';
 
 export const PROMPT_BUDGET = 2500;
 /** A long pasted prompt is searched by its beginning: enough words to match, bounded work. */
@@ -83,31 +83,60 @@ export function promptQuery(prompt: string | undefined): string | null {
   return new Set(analyze(query).terms).size >= 2 ? query : null;
 }
 
-async function promptHook(flags: Flags, input: HookInput, timeoutMs: number): Promise<{ stdout: string; note: string }> {
+/**
+ * The prompt hook's database, opened before the hook JSON is read: the connection (a new
+ * PostgreSQL backend and its authentication) and the schema check then overlap reading stdin,
+ * resolving the project and analysing the prompt, instead of following them. A failure is kept
+ * until the hook needs the database, so a bad input is still reported as such, and a prompt
+ * with nothing to search for still says so.
+ */
+interface EarlyDatabase {
+  ready: Promise<Runtime>;
+  close(): Promise<void>;
+}
+
+function openEarly(flags: Flags): EarlyDatabase {
+  let runtime: Runtime | undefined;
+  let ready: Promise<Runtime>;
+  try {
+    // The runtime's default project is never used: the search names the project resolved from
+    // the hook input (and checked) in promptHook. Naming one here keeps a blank SAGE_PROJECT or
+    // --project, which the project rule skips, from failing the configuration before that.
+    const opened = openRuntime({ ...quiet(flags), project: 'default' }, 'sage-hook');
+    runtime = opened;
+    ready = opened.db.ready().then(() => opened);
+  } catch (err) {
+    ready = Promise.reject(err);
+  }
+  ready.catch(() => undefined); // reported where it is awaited, if the hook gets that far
+  return { ready, close: async () => runtime?.db.close().catch(() => undefined) };
+}
+
+/** Where the prompt hook finds memories: PostgreSQL (opened early), or a remote Sage (--url). */
+type Backend = { kind: 'database'; db: EarlyDatabase } | { kind: 'remote'; url: string };
+
+async function promptHook(flags: Flags, input: HookInput, timeoutMs: number, backend: Backend): Promise<{ stdout: string; note: string }> {
   const query = promptQuery(input.prompt);
   if (query === null) return { stdout: '', note: 'nothing to search for in this prompt' };
   const budget = positiveInt(flags, 'budget', PROMPT_BUDGET, 200, 100_000);
   const { project } = projectFor(flags, input);
   let context: string;
   let shown: number;
-  if (typeof flags.url === 'string') {
+  if (backend.kind === 'database') {
+    loadConfig(['project'], { project }); // the checks a project name gets everywhere (config.ts)
+    const runtime = await backend.db.ready;
+    const packed = await runtime.service.context({ tenant: runtime.tenant, project }, { query, budget });
+    context = packed.text;
+    shown = packed.ids.length;
+  } else {
     const { connectRemote, readToken } = await import('./hook-remote.ts');
-    const remote = await connectRemote({ url: flags.url, token: await readToken(flags['token-file'] as string | undefined), timeoutMs });
+    const remote = await connectRemote({ url: backend.url, token: await readToken(flags['token-file'] as string | undefined), timeoutMs });
     try {
       const out = await remote.call('get_context', { query, budget, project });
       context = typeof out.context === 'string' ? out.context : '';
       shown = Array.isArray(out.ids) ? out.ids.length : 0;
     } finally {
       await remote.close().catch(() => undefined);
-    }
-  } else {
-    const runtime = openRuntime({ ...quiet(flags), project }, 'sage-hook');
-    try {
-      const packed = await runtime.service.context({ tenant: runtime.tenant, project }, { query, budget });
-      context = packed.text;
-      shown = packed.ids.length;
-    } finally {
-      await runtime.db.close().catch(() => undefined);
     }
   }
   if (!context) return { stdout: '', note: `no relevant memories in project "${project}"` };
@@ -180,10 +209,12 @@ export async function runHook(event: Event, flags: Flags): Promise<void> {
     process.exit(0);
   }, timeoutMs);
   deadline.unref();
+  const backend: Backend | undefined =
+    event !== 'prompt' ? undefined : typeof flags.url === 'string' ? { kind: 'remote', url: flags.url } : { kind: 'database', db: openEarly(flags) };
   try {
     const { input, rest } = readHookStream(await readStdin(event === 'stop' ? MAX_STREAM_BYTES : MAX_HOOK_JSON_BYTES));
-    if (event === 'prompt') {
-      const out = await promptHook(flags, input, timeoutMs);
+    if (backend) {
+      const out = await promptHook(flags, input, timeoutMs, backend);
       if (out.stdout) process.stdout.write(out.stdout);
       say(out.note);
     } else {
@@ -192,6 +223,11 @@ export async function runHook(event: Event, flags: Flags): Promise<void> {
   } catch (err) {
     say(`${reason(err)} (exit 0: the hook never blocks Claude Code)`);
   } finally {
+    // Not awaited: the pool ends at once when its connection is idle (the goodbye is written
+    // before this returns); when the hook failed while the connection was still being opened or
+    // the schema checked, the exit below abandons that attempt (an interrupted migration rolls
+    // back, as after any lost connection).
+    if (backend?.kind === 'database') void backend.db.close();
     clearTimeout(deadline);
   }
 }
@@ -232,6 +268,19 @@ export const hookCommand: Command = {
       return 0;
     }
     await runHook(event, flags);
-    return 0;
+    return exitWhenFlushed();
   },
 };
+
+/**
+ * Ends the process as soon as everything it printed is out. Claude Code waits for the hook to
+ * exit, and what would keep it alive is only the database socket after the goodbye: Node waits
+ * for PostgreSQL's backend process to exit and close its end (tens of milliseconds on a busy
+ * machine), then tears the heap down. Nothing is half-done by then: the search's transaction
+ * committed, a capture's writes committed, the pool has ended.
+ */
+async function exitWhenFlushed(): Promise<never> {
+  // Pipes are asynchronous on macOS: wait until earlier writes are handed to the OS.
+  await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))));
+  process.exit(0);
+}

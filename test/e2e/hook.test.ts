@@ -93,6 +93,12 @@ test('stop captures the transcript once; prompt injects relevant memories, or no
   const elsewhere = await run(['hook', 'prompt'], hookJson('UserPromptSubmit', { prompt: 'Why was the checkout test timing out?', cwd: '/home/alice/src/blog' }), env);
   assert.equal(elsewhere.stdout, '');
   assert.match(elsewhere.stderr, /project "blog"/);
+
+  // A blank SAGE_PROJECT is no choice: the project still comes from the working directory (the
+  // database is opened before the hook input is read, without a project).
+  const blank = await run(['hook', 'prompt'], hookJson('UserPromptSubmit', { prompt: 'webhook fetch timeout in payments' }), { ...env, SAGE_PROJECT: '  ' });
+  assert.equal(blank.code, 0, blank.stderr);
+  assert.match(blank.stdout, /^Relevant memories from Sage \(shop\)/);
 });
 
 test('Docker: the transcript is streamed after the hook JSON when Sage cannot read its path', async (t) => {
@@ -198,6 +204,13 @@ test('a hook never blocks Claude Code: every failure exits 0 with the reason on 
   const hung = await run(['hook', 'prompt', '--timeout-ms', '800'], prompt, { DATABASE_URL: `postgres://x@127.0.0.1:${silentPort}/x` });
   assert.equal(hung.code, 0);
   assert.match(hung.stderr, /gave up after 800 ms/);
+  // The connection is opened while the input is read; a bad input ends the hook at once with its
+  // own reason, without waiting for that connection (nor for the deadline).
+  const badInput = await run(['hook', 'prompt', '--timeout-ms', '60000'], 'this is not json', { DATABASE_URL: `postgres://x@127.0.0.1:${silentPort}/x` });
+  assert.equal(badInput.code, 0);
+  assert.equal(badInput.stdout, '');
+  assert.doesNotMatch(badInput.stderr, /gave up|not reachable/);
+  assert.equal(badInput.stderr.trim().split('\n').length, 1, badInput.stderr);
   // The deadline, not the pool's 5 s connect timeout, ended it: the message above says so.
   // (No wall-clock assertion: on a loaded machine start-up alone varies by seconds.)
 });
