@@ -31,8 +31,12 @@ export function normalize(text: string): string {
   return HAS_IGNORABLE.test(nfkc) ? nfkc.replace(IGNORABLE, '') : nfkc;
 }
 
-/** The two places where full Unicode case folding differs from `toLowerCase` in practice. */
-const FOLD_EXTRA = /[ßς]/g;
+/**
+ * The two places where full Unicode case folding differs from `toLowerCase` in practice: ß and ς,
+ * escaped because esbuild copies regex literals verbatim and one character above U+00FF makes
+ * V8 hold the binary's whole bundle source as a two-byte string (build.mjs checks for it).
+ */
+const FOLD_EXTRA = /[\u00DF\u03C2]/g;
 
 function foldExtra(ch: string): string {
   return ch === 'ß' ? 'ss' : 'σ';
