@@ -140,6 +140,60 @@ function writeAtomic(path, data) {
 }
 
 // ── 1. the bundle ───────────────────────────────────────────────────────────────
+/**
+ * The MCP SDK's Server (and Client) constructor builds a default JSON-schema validator,
+ * `new AjvJsonSchemaValidator()`, which compiles a new Ajv instance with ajv-formats at once:
+ * ~25 ms on the path to the initialize answer of every stdio start (and per request over
+ * stateless HTTP), for a validator the server only uses in elicitInput() — which Sage never
+ * calls — and the client only for tools with an outputSchema. This plugin gives the SDK a
+ * stand-in class with the same name and interface that builds the real provider (same module,
+ * same Ajv options) on the first getValidator() call. The real provider module — and ajv,
+ * ajv-formats, fast-uri behind it — is still bundled but only evaluated then, so it is not in
+ * the start-up snapshot either. Behaviour is unchanged, only when Ajv is built.
+ * If an SDK update changes the provider's shape, the build fails here instead of guessing.
+ */
+const lazyAjvPlugin = {
+  name: 'lazy-ajv-provider',
+  setup(build) {
+    // The SDK imports '../validation/ajv-provider.js'; applications import the same file as
+    // '@modelcontextprotocol/sdk/validation/ajv'. Both get the stand-in.
+    const filter = /(^|[\\/])(validation[\\/]ajv-provider\.js|validation[\\/]ajv)$/;
+    build.onResolve({ filter }, async (args) => {
+      if (args.pluginData?.real) return undefined;
+      const real = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: { real: true } });
+      if (real.errors.length) return { errors: real.errors };
+      if (!/[\\/]@modelcontextprotocol[\\/]sdk[\\/]dist[\\/][^\\/]+[\\/]validation[\\/]ajv-provider\.js$/.test(real.path)) return undefined;
+      return { path: relative(ROOT, real.path), namespace: 'lazy-ajv-provider' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'lazy-ajv-provider' }, (args) => {
+      const path = join(ROOT, args.path);
+      const source = readFileSync(path, 'utf8');
+      if (!/export class AjvJsonSchemaValidator\b/.test(source) || !/\bgetValidator\(schema\)/.test(source)) {
+        return { errors: [{ text: `${args.path} no longer exports class AjvJsonSchemaValidator with getValidator(schema); update lazyAjvPlugin in build.mjs` }] };
+      }
+      return {
+        resolveDir: dirname(path),
+        loader: 'js',
+        pluginData: { real: true },
+        contents: `
+export class AjvJsonSchemaValidator {
+  #ajv;
+  #real;
+  constructor(ajv) { this.#ajv = ajv; }
+  getValidator(schema) {
+    if (this.#real === undefined) {
+      const { AjvJsonSchemaValidator: Real } = require('./ajv-provider.js');
+      this.#real = new Real(this.#ajv);
+    }
+    return this.#real.getValidator(schema);
+  }
+}
+`,
+      };
+    });
+  },
+};
+
 function esbuildOptions() {
   /** @type {import('esbuild').BuildOptions} */
   const o = {
@@ -163,6 +217,7 @@ function esbuildOptions() {
     logLevel: 'silent',
     // import.meta has no meaning in a CJS bundle; make any use of it a build error.
     logOverride: { 'empty-import-meta': 'error' },
+    plugins: [lazyAjvPlugin],
   };
   return o;
 }
