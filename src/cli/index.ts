@@ -7,24 +7,53 @@ import { ConfigError, isSageError } from '../errors.ts';
 import { log, scrubUrl } from '../log.ts';
 import { SAGE_VERSION } from '../version.ts';
 import type { Command } from './command.ts';
-import { exportCommand } from './export.ts';
 import { healthCommand } from './health.ts';
-import { initSecretsCommand } from './init-secrets.ts';
 import { hookCommand } from './hook.ts';
-import { importCommand } from './import.ts';
 import { migrateCommand } from './migrate.ts';
-import { reindexCommand } from './reindex.ts';
-import { serveCommand } from './serve.ts';
-import { setupCommand } from './setup.ts';
 import { stdioCommand } from './stdio.ts';
-import { tokenCommand } from './token.ts';
 import { versionCommand } from './version.ts';
 
-export const COMMANDS: readonly Command[] = [stdioCommand, serveCommand, tokenCommand, migrateCommand, healthCommand, exportCommand, importCommand, reindexCommand, hookCommand, setupCommand, initSecretsCommand, versionCommand];
+/**
+ * A command whose module is loaded only when it is run or its help is shown. The single
+ * executable evaluates every statically imported module into its start-up snapshot, and a
+ * bigger snapshot makes every start slower (see build.mjs); rarely used commands and what
+ * they import (transfer, import sources, setup, JWT minting, the HTTP server) stay out of it.
+ * Commands that must start fast — stdio, hook (every prompt), health (the container
+ * HEALTHCHECK), migrate, version — are imported statically.
+ */
+interface LazyCommand {
+  name: string;
+  load: () => Promise<Command>;
+}
 
-function mainHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+type CommandEntry = Command | LazyCommand;
+
+export const COMMANDS: readonly CommandEntry[] = [
+  stdioCommand,
+  { name: 'serve', load: async () => (await import('./serve.ts')).serveCommand },
+  { name: 'token', load: async () => (await import('./token.ts')).tokenCommand },
+  migrateCommand,
+  healthCommand,
+  { name: 'export', load: async () => (await import('./export.ts')).exportCommand },
+  { name: 'import', load: async () => (await import('./import.ts')).importCommand },
+  { name: 'reindex', load: async () => (await import('./reindex.ts')).reindexCommand },
+  hookCommand,
+  { name: 'setup', load: async () => (await import('./setup.ts')).setupCommand },
+  { name: 'init-secrets', load: async () => (await import('./init-secrets.ts')).initSecretsCommand },
+  versionCommand,
+];
+
+async function resolveCommand(entry: CommandEntry): Promise<Command> {
+  if (!('load' in entry)) return entry;
+  const command = await entry.load();
+  if (command.name !== entry.name) throw new Error(`command module for "${entry.name}" exports "${command.name}"`);
+  return command;
+}
+
+async function mainHelp(): Promise<string> {
+  const commands = await Promise.all(COMMANDS.map(resolveCommand));
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return `sage ${SAGE_VERSION} — persistent memory for AI coding assistants (MCP), on PostgreSQL
 
 Usage: sage <command> [options]
@@ -48,15 +77,16 @@ ${c.details ? `\nOptions:\n${c.details}\n` : ''}  -h, --help           Show this
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(mainHelp());
+    process.stdout.write(await mainHelp());
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === '-v') return versionCommand.run({}, []);
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
     process.stderr.write(`sage: unknown command "${name}". Run "sage --help" for the list.\n`);
     return 2;
   }
+  const command = await resolveCommand(entry);
   let flags: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
