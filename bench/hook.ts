@@ -1,4 +1,4 @@
-// npm run bench:hook [-- --runs 40 --memories 3000 --binary dist/sage --json]
+// npm run bench:hook [-- --runs 40 --memories 3000 --binary dist/sage --baseline OTHER --no-source --json]
 //
 // Latency of `sage hook prompt` as Claude Code sees it: spawn → exit, with the hook JSON on
 // stdin, against a PostgreSQL holding --memories memories in the project (the fixture
@@ -7,11 +7,17 @@
 // hits them alike, next to a floor from the same run: `sage version` (start-up only, no
 // database). Prompts alternate between ones that match stored memories and ones that match
 // nothing. Also times one `sage hook stop` of the fixture transcript (capture of 2 turns).
+// --baseline OTHER adds another binary (say, a build of the previous commit) and its own floor
+// to the same rounds, for a before/after under the same load; --no-source leaves the sources out.
+// `X_over_floor` is the median and p95 of X − its floor within each round: the hook's own cost,
+// with most of the machine's load (which hits both runs of a round alike) taken out.
 // PostgreSQL: DATABASE_URL when set (a scratch database is NOT created: use an empty one), else
 // a throw-away cluster like the tests'.
-// With --json the last line is {"runs":N,"memories":N,"binary":{"p50_ms":x,"p95_ms":x},"source":{...},"floor_binary":{...},...}
+// With --json the last line is {"runs":N,"memories":N,"binary":{"p50_ms":x,"p95_ms":x,"printed":N},
+// "floor_binary":{...},"binary_over_floor":{"p50_ms":x,"p95_ms":x},"source":{...},...,"load":[1,5,15 min],"stop_ms":x}
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -28,6 +34,8 @@ const { values: opts } = parseArgs({
     runs: { type: 'string', default: '40' },
     memories: { type: 'string', default: '3000' },
     binary: { type: 'string', default: join(ROOT, 'dist', 'sage') },
+    baseline: { type: 'string' },
+    'no-source': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
   strict: true,
@@ -35,6 +43,7 @@ const { values: opts } = parseArgs({
 const RUNS = Number(opts.runs);
 const MEMORIES = Number(opts.memories);
 const BINARY = resolve(opts.binary);
+const BASELINE = opts.baseline === undefined ? undefined : resolve(opts.baseline);
 
 function say(line: string): void {
   process.stderr.write(`bench:hook: ${line}\n`);
@@ -85,6 +94,7 @@ function syntheticTurn(i: number): { user: string; content: string } {
 
 async function main(): Promise<void> {
   if (!existsSync(BINARY)) throw new Error(`${BINARY} not found: run npm run build first (or pass --binary)`);
+  if (BASELINE !== undefined && !existsSync(BASELINE)) throw new Error(`--baseline ${BASELINE} not found`);
   const database = process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : await createTestDatabase();
   const env = { DATABASE_URL: database.url };
   const db = new Database({ url: database.url, max: 4 });
@@ -111,12 +121,16 @@ async function main(): Promise<void> {
     'fix the flaky ci pipeline cache',
     'what is the capital of Mongolia',
   ];
+  const variant = (name: string, command: string, args: string[], floor?: string) => ({ name, command, args, floor, samples: [] as number[], printed: 0 });
   const variants = [
-    { name: 'binary', command: BINARY, args: ['hook', 'prompt'], samples: [] as number[], printed: 0 },
-    { name: 'source', command: NODE, args: [join(ROOT, 'src/main.ts'), 'hook', 'prompt'], samples: [] as number[], printed: 0 },
-    { name: 'floor_binary', command: BINARY, args: ['version'], samples: [] as number[], printed: 0 },
-    { name: 'floor_source', command: NODE, args: [join(ROOT, 'src/main.ts'), 'version'], samples: [] as number[], printed: 0 },
+    variant('binary', BINARY, ['hook', 'prompt'], 'floor_binary'),
+    variant('floor_binary', BINARY, ['version']),
   ];
+  if (BASELINE !== undefined) variants.push(variant('baseline', BASELINE, ['hook', 'prompt'], 'floor_baseline'), variant('floor_baseline', BASELINE, ['version']));
+  if (!opts['no-source']) {
+    variants.push(variant('source', NODE, [join(ROOT, 'src/main.ts'), 'hook', 'prompt'], 'floor_source'), variant('floor_source', NODE, [join(ROOT, 'src/main.ts'), 'version']));
+  }
+  say(`load average before the runs: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   // Warm-up (page cache, PostgreSQL buffers).
   for (const v of variants) await timeRun(v.command, v.args, JSON.stringify({ session_id: 'warm', cwd: '/home/alice/src/shop', prompt: prompts[0] }), env);
   for (let r = 0; r < RUNS; r++) {
@@ -133,8 +147,17 @@ async function main(): Promise<void> {
   const result: Record<string, unknown> = { runs: RUNS, memories: MEMORIES + 3 };
   for (const v of variants) {
     result[v.name] = { p50_ms: percentile(v.samples, 50), p95_ms: percentile(v.samples, 95), ...(v.args.includes('prompt') ? { printed: v.printed } : {}) };
-    say(`${v.name.padEnd(13)} p50 ${percentile(v.samples, 50).toFixed(1)} ms  p95 ${percentile(v.samples, 95).toFixed(1)} ms${v.args.includes('prompt') ? `  (context printed in ${v.printed}/${RUNS} runs)` : ''}`);
+    say(`${v.name.padEnd(15)} p50 ${percentile(v.samples, 50).toFixed(1)} ms  p95 ${percentile(v.samples, 95).toFixed(1)} ms${v.args.includes('prompt') ? `  (context printed in ${v.printed}/${RUNS} runs)` : ''}`);
   }
+  for (const v of variants) {
+    const floor = variants.find((f) => f.name === v.floor);
+    if (!floor) continue;
+    const over = v.samples.map((ms, r) => ms - floor.samples[r]!);
+    result[`${v.name}_over_floor`] = { p50_ms: percentile(over, 50), p95_ms: percentile(over, 95) };
+    say(`${`${v.name} − floor`.padEnd(15)} p50 ${percentile(over, 50).toFixed(1)} ms  p95 ${percentile(over, 95).toFixed(1)} ms  (paired within each round)`);
+  }
+  result.load = loadavg().map((l) => Math.round(l * 100) / 100);
+  say(`load average after the runs: ${(result.load as number[]).join(' ')}`);
   result.stop_ms = Math.round(stop.ms);
   if (opts.json) process.stdout.write(JSON.stringify(result) + '\n');
   process.exit(0);
