@@ -84,39 +84,96 @@ export function vectorizeLexed(lexed: Lexed, options?: Partial<VectorizerOptions
   const { dimension } = resolveOptions(options);
   const mask = dimension - 1;
   const { terms, asciiGrams, otherGrams } = countFeatures(lexed);
-  const buckets = new Map<number, number>();
-  const add = (weight: number) => {
-    const bucket = FEATURE_HASHES[0]! & mask;
-    const signed = FEATURE_HASHES[1]! >>> 31 === 1 ? -weight : weight;
-    const previous = buckets.get(bucket);
-    buckets.set(bucket, previous === undefined ? 0 + signed : previous + signed);
-  };
+  const table = BucketTable.forFeatures(terms.size + asciiGrams.size + otherGrams.size);
   for (const [term, tf] of terms) {
     featureHashes(W, COLON, term);
-    add(termWeight(tf));
+    table.add(FEATURE_HASHES[0]! & mask, FEATURE_HASHES[1]! >>> 31 === 1 ? -termWeight(tf) : termWeight(tf));
   }
   for (const [packed, tf] of asciiGrams) {
     gramHashes(G, COLON, packed);
-    add(ngramWeight(tf));
+    table.add(FEATURE_HASHES[0]! & mask, FEATURE_HASHES[1]! >>> 31 === 1 ? -ngramWeight(tf) : ngramWeight(tf));
   }
   for (const [gram, tf] of otherGrams) {
     featureHashes(G, COLON, gram);
-    add(ngramWeight(tf));
+    table.add(FEATURE_HASHES[0]! & mask, FEATURE_HASHES[1]! >>> 31 === 1 ? -ngramWeight(tf) : ngramWeight(tf));
   }
 
-  const indices = new Int32Array(buckets.size);
+  // Buckets in first-use order: the sum of squares runs in the same order as it always has.
+  const indices = new Int32Array(table.size);
   let count = 0;
   let sumSquares = 0;
-  for (const [bucket, value] of buckets) {
+  for (let i = 0; i < table.size; i++) {
+    const value = table.valueAt(i);
     if (Math.abs(value) < ZERO) continue;
-    indices[count++] = bucket;
+    indices[count++] = table.bucketAt(i);
     sumSquares += value * value;
   }
   const sorted = indices.subarray(0, count).sort();
   const norm = Math.sqrt(sumSquares);
   const values = new Float32Array(count);
-  for (let i = 0; i < count; i++) values[i] = buckets.get(sorted[i]!)! / norm;
+  for (let i = 0; i < count; i++) values[i] = table.get(sorted[i]!) / norm;
   return { indices: sorted.slice(), values };
+}
+
+/**
+ * Bucket → summed value, in first-use order: what a Map<number, number> gave, as an
+ * open-addressing table over typed arrays (a Map's per-entry cost was most of vectorize's own
+ * time). One table per call, sized to at most half full.
+ */
+class BucketTable {
+  readonly slots: Int32Array; // position in `buckets` + 1, or 0 when empty
+  readonly buckets: Int32Array;
+  readonly values: Float64Array;
+  readonly mask: number;
+  size = 0;
+
+  static forFeatures(features: number): BucketTable {
+    let capacity = 16;
+    while (capacity < 2 * features) capacity *= 2;
+    return new BucketTable(capacity, Math.max(features, 1));
+  }
+
+  constructor(capacity: number, entries: number) {
+    this.slots = new Int32Array(capacity);
+    this.buckets = new Int32Array(entries);
+    this.values = new Float64Array(entries);
+    this.mask = capacity - 1;
+  }
+
+  #find(bucket: number): number {
+    // Buckets are hash bits already: their low bits spread well. Linear probing.
+    let slot = bucket & this.mask;
+    for (;;) {
+      const at = this.slots[slot]!;
+      if (at === 0 || this.buckets[at - 1] === bucket) return slot;
+      slot = (slot + 1) & this.mask;
+    }
+  }
+
+  add(bucket: number, signed: number): void {
+    const slot = this.#find(bucket);
+    const at = this.slots[slot]!;
+    if (at === 0) {
+      this.buckets[this.size] = bucket;
+      this.values[this.size] = 0 + signed;
+      this.slots[slot] = ++this.size;
+    } else {
+      this.values[at - 1] = this.values[at - 1]! + signed;
+    }
+  }
+
+  get(bucket: number): number {
+    const at = this.slots[this.#find(bucket)]!;
+    return at === 0 ? 0 : this.values[at - 1]!;
+  }
+
+  bucketAt(i: number): number {
+    return this.buckets[i]!;
+  }
+
+  valueAt(i: number): number {
+    return this.values[i]!;
+  }
 }
 
 /**
