@@ -21,10 +21,10 @@ import {
   updateMemory,
   type Counts,
 } from '../store/memories.ts';
-import { asSearchRole } from '../store/search-role.ts';
+import { asSearchRole, enterSearchRole } from '../store/search-role.ts';
 import { getSession, listSessions, upsertSession } from '../store/sessions.ts';
 import { allOfQuery } from '../store/lexemes.ts';
-import { analyze, cosine, decodeVector, vectorizerVersion } from '../vectorize/index.ts';
+import { cosine, decodeVector, vectorizerVersion } from '../vectorize/index.ts';
 import { SAGE_VERSION } from '../version.ts';
 import { Redactor } from './redact.ts';
 import { foldNearDuplicates, isRelevant, packContext, type PackedContext } from './context.ts';
@@ -207,7 +207,6 @@ export class MemoryService {
     const derived = derive(input.kind, userText, content.text, tags, { dimension: this.dimension });
 
     return this.db.tx(caller.tenant, async (client) => {
-      if (session !== null) await upsertSession(client, caller.tenant, session, project, null, input.createdAt);
       const stored = await insertMemory(client, {
         tenant: caller.tenant,
         project,
@@ -217,7 +216,11 @@ export class MemoryService {
         content: content.text,
         tags,
         metadata,
-        ...derived,
+        contentHash: derived.contentHash,
+        vector: derived.vector,
+        vectorKeys: derived.vectorKeys,
+        lexemes: derived.lexemes,
+        vectorizerVersion: derived.vectorizerVersion,
         createdAt: input.createdAt,
       });
       let near: NearDuplicate[] = [];
@@ -228,7 +231,7 @@ export class MemoryService {
         // in a project of any size, so the check costs about the same at any scale. (Pairs of
         // the strongest vector buckets — the most repeated, common words — took 27 ms at the
         // median and 280 ms at p95 in a project of 150,000 memories.)
-        const terms = [...new Set([...analyze(content.text).terms, ...(userText ? analyze(userText).terms : [])])]
+        const terms = [...new Set(derived.terms)]
           .sort((a, b) => b.length - a.length || (a < b ? -1 : a > b ? 1 : 0))
           .slice(0, 2 * NEAR_DUPLICATE_PAIRS);
         const pairs: string[] = [];
@@ -236,10 +239,13 @@ export class MemoryService {
           const pair = allOfQuery(terms.slice(i, i + 2));
           if (pair) pairs.push(`(${pair})`);
         }
-        const rows =
-          pairs.length === 0
-            ? []
-            : await asSearchRole(client, () => matchingQuery(client, { tenant: caller.tenant, projects: [project] }, pairs.join(' | '), NEAR_DUPLICATE_CANDIDATES));
+        // As sage_search, for the lexeme index (see store/search-role.ts). The role is not switched
+        // back: this is the transaction's last statement, and COMMIT ends the SET LOCAL.
+        let rows: Array<{ id: string; vector: Uint8Array }> = [];
+        if (pairs.length > 0) {
+          await enterSearchRole(client);
+          rows = await matchingQuery(client, { tenant: caller.tenant, projects: [project] }, pairs.join(' | '), NEAR_DUPLICATE_CANDIDATES);
+        }
         near = rows
           .filter((r) => r.id !== stored.id)
           .map((r) => ({ id: r.id, similarity: Math.round(cosine(derived.sparse, decodeVector(r.vector)) * 1e4) / 1e4 }))

@@ -5,6 +5,7 @@
 import type { Kind, Memory } from '../memory/model.ts';
 import type { Client } from './db.ts';
 import { corpusFilter, filterSql, Params, scopeSql, type MemoryFilter } from './filters.ts';
+import { upsertSessionSql } from './sessions.ts';
 
 export interface MemoryRow {
   id: string;
@@ -94,7 +95,7 @@ export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function insertValues(rows: readonly NewMemoryRow[], params: Params): string {
+function insertValues(rows: readonly NewMemoryRow[], params: Params, binaryKeys = false): string {
   return rows
     .map((r) => {
       const id = r.id ? `${params.add(r.id)}::uuid` : 'gen_random_uuid()';
@@ -103,7 +104,7 @@ function insertValues(rows: readonly NewMemoryRow[], params: Params): string {
       const deleted = r.deletedAt ? params.add(r.deletedAt) : 'NULL';
       return `(${params.add(r.tenant)}, ${id}, ${params.add(r.project)}, ${params.add(r.session)}, ${params.add(r.kind)},
         ${params.add(r.userText)}, ${params.add(r.content)}, ${params.add(r.tags)}::text[], ${params.add(r.metadata)}::jsonb,
-        ${params.add(r.contentHash)}, ${params.add(r.vector)}, ${params.add(Array.from(r.vectorKeys))}::int4[],
+        ${params.add(r.contentHash)}, ${params.add(r.vector)}, ${params.add(binaryKeys ? int4ArrayBinary([r.vectorKeys]) : Array.from(r.vectorKeys))}::int4[],
         ${params.add(r.lexemes)}::tsvector, ${params.add(r.vectorizerVersion)}, ${created}, ${updated}, ${deleted})`;
     })
     .join(',\n');
@@ -113,14 +114,22 @@ const INSERT_COLUMNS =
   '(tenant, id, project, session_id, kind, user_text, content, tags, metadata, content_hash, vector, vector_keys, lexemes, vectorizer_version, created_at, updated_at, deleted_at)';
 
 /**
- * Inserts unless identical live content exists in the project. Returns the stored row's id and
- * whether it is new. Race-safe: the unique index decides, not a prior SELECT.
+ * Inserts unless identical live content exists in the project, and creates or touches the
+ * memory's session in the same statement (a data-modifying CTE: one round trip, not two).
+ * Returns the stored row's id and whether it is new. Race-safe: the unique index decides, not
+ * a prior SELECT. Bucket keys travel in binary (int4ArrayBinary).
  */
 export async function insertMemory(client: Client, row: NewMemoryRow): Promise<{ id: string; createdAt: Date; inserted: boolean }> {
   const params = new Params();
-  const values = insertValues([row], params);
+  let session = '';
+  if (row.session !== null) {
+    // Parameters $1..$5 of the session statement come first.
+    for (const value of [row.tenant, row.session, row.project, null, row.createdAt ?? null]) params.add(value);
+    session = `WITH touched AS (${upsertSessionSql(1)}) `;
+  }
+  const values = insertValues([row], params, true);
   const res = await client.query<{ id: string; created_at: Date }>(
-    `INSERT INTO memories ${INSERT_COLUMNS} VALUES ${values}
+    `${session}INSERT INTO memories ${INSERT_COLUMNS} VALUES ${values}
      ON CONFLICT (tenant, project, content_hash) WHERE deleted_at IS NULL DO NOTHING
      RETURNING id, created_at`,
     params.values,

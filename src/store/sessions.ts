@@ -26,6 +26,20 @@ const SELECT = `SELECT s.id, s.project, s.title, s.created_at, s.last_active,
   (SELECT count(*)::int FROM memories m WHERE m.tenant = s.tenant AND m.session_id = s.id AND m.deleted_at IS NULL) AS memory_count
   FROM sessions s`;
 
+/**
+ * The statement that creates a session or, if it exists, touches it, with its parameters
+ * numbered from `first`: tenant, id, project, title, at. Shared by upsertSession and by a
+ * save, which runs it as a CTE of the memory's INSERT to spare a round trip.
+ */
+export function upsertSessionSql(first: number): string {
+  const [tenant, id, project, title, at] = [0, 1, 2, 3, 4].map((i) => `$${first + i}`);
+  return `INSERT INTO sessions (tenant, id, project, title, created_at, last_active)
+     VALUES (${tenant}, ${id}, ${project}, ${title}, coalesce(${at}::timestamptz, now()), coalesce(${at}::timestamptz, now()))
+     ON CONFLICT (tenant, id) DO UPDATE
+       SET last_active = greatest(sessions.last_active, excluded.last_active),
+           title = coalesce(excluded.title, sessions.title)`;
+}
+
 /** Creates the session or, if it exists, touches it. `at` lets imports keep historic times. */
 export async function upsertSession(
   client: Client,
@@ -35,14 +49,7 @@ export async function upsertSession(
   title: string | null,
   at?: Date,
 ): Promise<void> {
-  await client.query(
-    `INSERT INTO sessions (tenant, id, project, title, created_at, last_active)
-     VALUES ($1, $2, $3, $4, coalesce($5, now()), coalesce($5, now()))
-     ON CONFLICT (tenant, id) DO UPDATE
-       SET last_active = greatest(sessions.last_active, excluded.last_active),
-           title = coalesce(excluded.title, sessions.title)`,
-    [tenant, id, project, title, at ?? null],
-  );
+  await client.query(upsertSessionSql(1), [tenant, id, project, title, at ?? null]);
 }
 
 /** Imports a session exactly as exported (no touching of times). */
