@@ -8,6 +8,8 @@
 // run() — and everything it does — happens at run time with the real argv, environment and
 // stdio. Module top levels therefore must not read process.env/argv, touch process.stdin/
 // stdout/stderr, open sockets, files or timers, or load node:http (see build.mjs).
+import { deserializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import { CallToolRequestSchema, InitializedNotificationSchema, InitializeRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import v8 from 'node:v8';
 import { run } from './cli/index.ts';
 
@@ -24,7 +26,38 @@ function main(): void {
   );
 }
 
+/**
+ * Zod 4 compiles a parser for each object schema (`new Function`) the first time it parses
+ * something with it. The SDK's message schemas are module-level values, so parsing the first
+ * messages of every MCP session once here puts those compiled parsers into the snapshot instead
+ * of generating and compiling them before each start's initialize answer. Pure: nothing but
+ * the schemas' own caches changes.
+ */
+function warmUpMessageSchemas(): void {
+  const messages = [
+    { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'snapshot', version: '0' } } },
+    { jsonrpc: '2.0', method: 'notifications/initialized' },
+    { jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} },
+    { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'get_status', arguments: {} } },
+    { jsonrpc: '2.0', id: 4, result: {} },
+    { jsonrpc: '2.0', id: 5, error: { code: -32601, message: 'x' } },
+  ];
+  const [initialize, initialized, toolsList, toolsCall] = messages.map((m) => deserializeMessage(JSON.stringify(m)));
+  InitializeRequestSchema.parse(initialize);
+  InitializedNotificationSchema.parse(initialized);
+  ListToolsRequestSchema.parse(toolsList);
+  CallToolRequestSchema.parse(toolsCall);
+}
+
 if (v8.startupSnapshot.isBuildingSnapshot()) {
+  // Built-in modules that every start loads anyway, evaluated now so they are deserialised
+  // with the heap instead of compiled at start-up: net (stdin/stdout pipes of an MCP client,
+  // pg's socket), the fs streams (stdin redirected from a file) and util.parseArgs (argv).
+  // All three are lazy getters or loads in Node; touching them here has no other effect.
+  process.getBuiltinModule('node:net');
+  void process.getBuiltinModule('node:fs').ReadStream;
+  void process.getBuiltinModule('node:util').parseArgs;
+  warmUpMessageSchemas();
   v8.startupSnapshot.setDeserializeMainFunction(main);
 } else {
   main();
