@@ -43,6 +43,13 @@ export const EXPORT_VERSION = 1;
 /** Rows per page or batch: large enough to amortise round trips, small enough for short transactions. */
 const EXPORT_PAGE = 1000;
 const IMPORT_BATCH = 1000;
+/**
+ * Batches written at once, each on its own connection, while the next is parsed and derived:
+ * PostgreSQL's side of a batch (index inserts, above all GIN) costs more CPU than Sage's, so
+ * with one writer a second core sat idle whenever Sage waited for it.
+ */
+const IMPORT_WRITERS = 2;
+const DEADLOCK_DETECTED = '40P01';
 const REINDEX_BATCH = 500;
 /** A memory line is at most ~2.5 MB (two texts of 200,000 characters, escaped); more is not a Sage line. */
 const MAX_LINE_BYTES = 8 * 1024 * 1024;
@@ -424,6 +431,26 @@ function toImportRow(m: MemoryLine, dimension: number): ImportRow {
 }
 
 /**
+ * One batch in its own transaction: sessions first (a memory naming a session that is not
+ * stored yet creates it), then the memories. Two batches written at once can deadlock on the
+ * unique indexes (the same new content in both, in opposite orders); PostgreSQL then aborts
+ * one, which rolls back whole and is written again — import is idempotent.
+ */
+async function writeBatch(db: Database, tenant: string, version: string, sessions: readonly ExportedSession[], memories: readonly ImportRow[]) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.tx(tenant, async (client) => {
+        const created = await restoreSessions(client, tenant, sessions);
+        const outcome = await insertImported(client, tenant, version, memories);
+        return { created, outcome };
+      });
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== DEADLOCK_DETECTED || attempt >= 3) throw err;
+    }
+  }
+}
+
+/**
  * Reads a Sage export and stores it in the context's tenant, keeping ids and timestamps and
  * deriving vectors, lexemes and hashes anew. Idempotent: a memory whose id exists is skipped,
  * and so is one whose content already lives in its project.
@@ -432,7 +459,7 @@ function toImportRow(m: MemoryLine, dimension: number): ImportRow {
  * first bad line the batches before it are committed (the valid lines before it included),
  * nothing of the bad line or after it is written, and ImportError names the line. Fixing the
  * line and importing the same file again completes the import without storing anything twice.
- * While one batch is being written the next one is parsed and derived (one write in flight).
+ * While batches are being written (IMPORT_WRITERS at once) the next one is parsed and derived.
  */
 export async function importJsonl(ctx: ImportContext, input: Chunks, options: ImportOptions = {}): Promise<ImportSummary> {
   const summary: ImportSummary = { header: null, lines: 0, bytes: 0, memories: 0, imported: 0, duplicates: 0, skipped: 0, sessions: 0, sessionsCreated: 0 };
@@ -443,11 +470,15 @@ export async function importJsonl(ctx: ImportContext, input: Chunks, options: Im
   let memories: ImportRow[] = [];
   /** Records read since the last flush (a dry run keeps none of them). */
   let batched = 0;
-  let inFlight: Promise<void> = Promise.resolve();
+  /** Batches being written, at most IMPORT_WRITERS. */
+  const inFlight = new Set<Promise<void>>();
   let writeError: unknown;
+  const settled = async () => {
+    await Promise.all(inFlight);
+  };
 
   const flush = async () => {
-    await inFlight;
+    while (inFlight.size >= IMPORT_WRITERS) await Promise.race(inFlight);
     if (writeError !== undefined) throw writeError;
     if (batched === 0) return;
     const batchSessions = sessions;
@@ -458,30 +489,25 @@ export async function importJsonl(ctx: ImportContext, input: Chunks, options: Im
     const db = ctx.db;
     if (options.dryRun) return report();
     if (!db) throw new Error('importJsonl needs a database unless dryRun is set');
-    inFlight = db
-      .tx(ctx.tenant, async (client) => {
-        // Sessions first: a memory naming a session that is not stored yet creates it.
-        const created = await restoreSessions(client, ctx.tenant, batchSessions);
-        const outcome = await insertImported(client, ctx.tenant, version, batchMemories);
-        return { created, outcome };
-      })
-      .then(
-        ({ created, outcome }) => {
-          summary.sessionsCreated += created;
-          summary.imported += outcome.inserted;
-          summary.skipped += outcome.existing;
-          summary.duplicates += outcome.duplicates;
-          report();
-        },
-        // Kept and rethrown at the next flush: a rejection nobody awaits yet would crash the process.
-        (err: unknown) => {
-          writeError = err;
-        },
-      );
+    const write = writeBatch(db, ctx.tenant, version, batchSessions, batchMemories).then(
+      ({ created, outcome }) => {
+        summary.sessionsCreated += created;
+        summary.imported += outcome.inserted;
+        summary.skipped += outcome.existing;
+        summary.duplicates += outcome.duplicates;
+        report();
+      },
+      // Kept and rethrown at the next flush: a rejection nobody awaits yet would crash the process.
+      (err: unknown) => {
+        writeError ??= err;
+      },
+    );
+    const tracked = write.finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
   };
   const finish = async () => {
     await flush();
-    await inFlight;
+    await settled();
     if (writeError !== undefined) throw writeError;
   };
 
@@ -513,7 +539,7 @@ export async function importJsonl(ctx: ImportContext, input: Chunks, options: Im
   } catch (err) {
     if (writeError !== undefined) {
       // The database failed: what was committed before stays; report that error.
-      await inFlight;
+      await settled();
       throw writeError;
     }
     // Bad input or an interrupt: store the valid lines read before it, then stop.

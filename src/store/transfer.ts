@@ -224,6 +224,7 @@ export async function insertImported(client: Client, tenant: string, vectorizerV
        SELECT $1, u.session_id, (array_agg(u.project ORDER BY u.created_at))[1], NULL, min(u.created_at), max(u.created_at)
        FROM unnest($2::text[], $3::text[], $4::timestamptz[]) AS u(session_id, project, created_at)
        GROUP BY u.session_id
+       ORDER BY u.session_id -- one lock order for batches written at once
        ON CONFLICT (tenant, id) DO NOTHING`,
       [tenant, withSession.map((r) => r.session), withSession.map((r) => r.project), withSession.map((r) => r.createdAt)],
     );

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setLogLevel } from '../../src/log.ts';
 import { MemoryService, type Caller } from '../../src/memory/service.ts';
-import { exportJsonl, ImportError, importJsonl, reindex, type ExportOptions, type TransferContext } from '../../src/memory/transfer.ts';
+import { exportJsonl, headerLine, ImportError, importJsonl, reindex, type ExportOptions, type TransferContext } from '../../src/memory/transfer.ts';
 import { Database } from '../../src/store/db.ts';
 import { createTestDatabase } from '../helpers/postgres.ts';
 
@@ -252,6 +252,32 @@ test('a bad line stops the import with its line number; lines before it are stor
   assert.equal(done.skipped, 9);
   const n = await target.pool.query(`SELECT count(*)::int AS n FROM memories`);
   assert.equal(n.rows[0].n, 30);
+});
+
+test('a large import (batches written at once) counts duplicates across batches once; a bad line after several batches keeps every line before it', async (t) => {
+  const target = await freshDb(t);
+  const ctx = { db: target, tenant: 'local', dimension: DIMENSION };
+  const header = JSON.stringify(headerLine(ctx, { project: undefined, includeDeleted: false }));
+  // Even memories from the third batch on repeat the content of one 1,000 lines earlier: some
+  // in the batch being written at the same moment, some in one committed before.
+  const contentOf = (i: number) => `Memory ${i >= 2000 && i % 2 === 0 ? i - 1000 : i} about the deploy pipeline`;
+  const memoryLines = Array.from({ length: 3500 }, (_, i) =>
+    JSON.stringify({ type: 'memory', id: crypto.randomUUID(), project: 'bulk', session: `s${i % 7}`, kind: 'note', content: contentOf(i), created_at: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString() }),
+  );
+  const distinct = (n: number) => new Set(Array.from({ length: n }, (_, i) => contentOf(i))).size;
+  const count = async () => (await target.pool.query(`SELECT count(*)::int AS n FROM memories`)).rows[0].n as number;
+
+  // Line 3,200 of the file (memory 3,199) is bad: the 3,198 memories before it are stored, nothing after.
+  const broken = [header, ...memoryLines.slice(0, 3198), '{"type":"memory"', ...memoryLines.slice(3199)].join('\n');
+  await assert.rejects(importJsonl(ctx, chunks(broken, 65_536)), (err: unknown) => err instanceof ImportError && err.line === 3200);
+  assert.equal(await count(), distinct(3198));
+
+  const full = await importJsonl(ctx, chunks([header, ...memoryLines].join('\n'), 65_536));
+  assert.equal(await count(), distinct(3500));
+  assert.equal(full.skipped + full.imported + full.duplicates, 3500);
+  assert.equal(full.imported, distinct(3500) - distinct(3198));
+  const sessions = await target.pool.query(`SELECT count(*)::int AS n FROM sessions`);
+  assert.equal(sessions.rows[0].n, 7);
 });
 
 test('what is not a Sage export is refused before anything is written', async (t) => {
