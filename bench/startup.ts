@@ -1,10 +1,15 @@
-// npm run bench:startup [-- --runs 24 --json --also dist/sage-codecache --check]
+// npm run bench:startup [-- --runs 24 --json --also dist/sage-codecache --baseline dist/sage-empty-snapshot --check]
 //
 // Cold-start cost of the single executable, measured in one run against baselines from the
 // same run (the machine is shared and noisy; ratios, not absolute times, are the result):
 //   sage        dist/sage stdio              spawn → MCP initialize response on stdout
 //   node-bundle NODE dist/sage.cjs stdio     same bundle on the same Node 24, no snapshot
 //   floor       NODE -e 0                    spawn → exit: the least any Node process costs
+//   --also PATH             PATH stdio                   another build of Sage, to compare
+//   --baseline PATH         PATH (no arguments)          spawn → exit of a program that does nothing,
+//                                                        e.g. dist/sage-empty-snapshot (build.mjs
+//                                                        --variant empty-snapshot): what any snapshot
+//                                                        SEA costs before Sage's own heap and code
 // NODE is the Node 24 binary that build.mjs embeds. The variants are interleaved in a
 // shuffled order in every round so drifting machine load hits all of them alike. The
 // server connects to PostgreSQL lazily, so no database is needed: DATABASE_URL points at a
@@ -31,6 +36,7 @@ const { values: opts } = parseArgs({
     bundle: { type: 'string', default: join(ROOT, 'dist', 'sage.cjs') },
     node: { type: 'string' },
     also: { type: 'string', multiple: true, default: [] },
+    baseline: { type: 'string', multiple: true, default: [] },
     check: { type: 'boolean', default: false },
   },
   strict: true,
@@ -205,7 +211,8 @@ async function main(): Promise<void> {
   const nodeBundle = mk('node-bundle', node, [bundle, 'stdio'], 'init', true);
   const floor = mk('floor', node, ['-e', '0'], 'exit', false);
   const extra = (opts.also ?? []).map((p) => mk(p.split('/').pop()!, resolve(p), ['stdio'], 'init', true));
-  const variants = [sage, nodeBundle, floor, ...extra];
+  const baselines = (opts.baseline ?? []).map((p) => mk(p.split('/').pop()!, resolve(p), [], 'exit', false));
+  const variants = [sage, nodeBundle, floor, ...extra, ...baselines];
 
   for (let i = 0; i < warmup; i++) for (const v of variants) await once(v, env);
   for (let i = 0; i < runs; i++) {
@@ -230,7 +237,7 @@ async function main(): Promise<void> {
   lines.push('');
   lines.push('variant                     median ms     p10     p90  × floor   RSS MiB (anon + file)');
   for (const v of variants) {
-    const label = v === sage ? 'dist/sage stdio' : v === nodeBundle ? 'node dist/sage.cjs stdio' : v === floor ? 'node -e 0 (floor)' : `${v.name} stdio`;
+    const label = v === sage ? 'dist/sage stdio' : v === nodeBundle ? 'node dist/sage.cjs stdio' : v === floor ? 'node -e 0 (floor)' : baselines.includes(v) ? `${v.name} (exit)` : `${v.name} stdio`;
     const med = median(v.samples);
     const rss = v.rss ? `${f(rssOf(v, 'total')).padStart(7)} (${f(rssOf(v, 'anon'))} + ${f(rssOf(v, 'file'))})` : '      —';
     lines.push(
@@ -268,7 +275,10 @@ async function main(): Promise<void> {
       node_bundle_rss_mib: round(rssOf(nodeBundle, 'total')),
       samples: runs,
     };
-    for (const v of extra) result[`${v.name}_median_ms`] = round(median(v.samples));
+    for (const v of [...extra, ...baselines]) {
+      result[`${v.name}_median_ms`] = round(median(v.samples));
+      result[`${v.name}_floor_ratio`] = round(median(v.samples) / floorMs, 3);
+    }
     process.stdout.write(`${JSON.stringify(result)}\n`);
   }
   if (opts.check && checks.some((c) => !c.pass)) process.exitCode = 1;
