@@ -3,8 +3,11 @@
 //   npm run build                      dist/sage (start-up snapshot), dist/sage.cjs, dist/THIRD_PARTY_NOTICES
 //   node build.mjs --variant codecache dist/sage-codecache (for comparison; see "Measured" below)
 //   node build.mjs --variant plain     dist/sage-plain (neither snapshot nor code cache)
+//   node build.mjs --variant empty-snapshot  dist/sage-empty-snapshot (baseline: a snapshot SEA of
+//                                      an empty program; see bench/startup.ts --baseline)
 //   node build.mjs --bundle-only       only dist/sage.cjs (+ repeatability check)
-//   options: --node PATH (Node 24 binary to embed), --out PATH, --no-smoke;
+//   options: --node PATH (Node 24 binary to embed), --out PATH, --no-smoke, --no-minify (for
+//   CPU profiles with real function names; not for shipping);
 //   env STRIP (strip program, e.g. for another binutils), SAGE_SNAPSHOT_FLAGS (V8 flags for the
 //   snapshot builder, default "--stress-flush-code"; empty to disable)
 //
@@ -115,11 +118,12 @@ const { values: opts } = parseArgs({
     node: { type: 'string' },
     'bundle-only': { type: 'boolean', default: false },
     'no-smoke': { type: 'boolean', default: false },
+    'no-minify': { type: 'boolean', default: false },
   },
   strict: true,
 });
 
-const VARIANTS = ['snapshot', 'codecache', 'plain'];
+const VARIANTS = ['snapshot', 'codecache', 'plain', 'empty-snapshot'];
 if (!VARIANTS.includes(opts.variant)) fail(`--variant must be one of ${VARIANTS.join(', ')}`);
 const OUT = resolve(opts.out ?? join(DIST, opts.variant === 'snapshot' ? 'sage' : `sage-${opts.variant}`));
 
@@ -203,7 +207,7 @@ function esbuildOptions() {
     format: 'cjs',
     platform: 'node',
     target: 'node24',
-    minify: true,
+    minify: !opts['no-minify'], // --no-minify: readable names in CPU profiles
     keepNames: true, // class/function .name survives (error names, zod/SDK introspection)
     legalComments: 'none', // licences go to THIRD_PARTY_NOTICES (file + SEA asset)
     // ASCII output (non-ASCII escaped): V8 keeps the bundle's source in the heap (lazy
@@ -258,7 +262,7 @@ async function buildBundle() {
   const a = await bundleOnce();
   const b = await bundleOnce();
   if (!a.code.equals(b.code)) fail('bundle is not repeatable: two builds of the same sources differ');
-  checkOneByte(a.code);
+  if (!opts['no-minify']) checkOneByte(a.code); // unminified output keeps comments
   for (const p of new Set([ROOT, process.cwd(), process.env.HOME].filter((x) => x && x.length > 1))) {
     if (a.code.includes(p + sep)) fail(`bundle embeds a machine path (${p}); it would not be repeatable elsewhere`);
   }
@@ -338,12 +342,22 @@ function pickNode() {
 }
 
 // ── 4. SEA blob, stripped copy, injection ───────────────────────────────────────
+/**
+ * `--variant empty-snapshot` (dist/sage-empty-snapshot) is not Sage: a user-land snapshot of a
+ * program that does nothing and exits, built exactly like dist/sage. It is the least any
+ * snapshot SEA costs at start-up, the baseline for `npm run bench:startup -- --baseline`.
+ */
+const EMPTY_SNAPSHOT_MAIN = "require('node:v8').startupSnapshot.setDeserializeMainFunction(() => {});\n";
+
 function makeBlob(node, work, assets) {
+  const snapshot = opts.variant === 'snapshot' || opts.variant === 'empty-snapshot';
+  let main = BUNDLE;
+  if (opts.variant === 'empty-snapshot') writeFileSync((main = join(work, 'empty.cjs')), EMPTY_SNAPSHOT_MAIN);
   const config = {
-    main: BUNDLE,
+    main,
     output: join(work, 'sage.blob'),
     disableExperimentalSEAWarning: true,
-    useSnapshot: opts.variant === 'snapshot',
+    useSnapshot: snapshot,
     useCodeCache: opts.variant === 'codecache',
     execArgv: SEA_EXEC_ARGV,
     execArgvExtension: 'none',
@@ -353,7 +367,7 @@ function makeBlob(node, work, assets) {
   writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
   // The blob must come from the same binary that is injected (snapshot and code cache are
   // tied to the exact V8 build). Empty environment: the snapshot must not capture ours.
-  const flags = opts.variant === 'snapshot' ? SNAPSHOT_BUILDER_FLAGS : [];
+  const flags = snapshot ? SNAPSHOT_BUILDER_FLAGS : [];
   const r = spawnSync(node.bin, [...flags, '--disable-warning=ExperimentalWarning', '--experimental-sea-config', configPath], {
     cwd: work, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' }, maxBuffer: 64 << 20,
   });
@@ -439,7 +453,7 @@ const strippedSize = statSync(tmp).size;
 inject(tmp, blob);
 renameSync(tmp, OUT); // atomic: a running dist/sage keeps its inode
 rmSync(work, { recursive: true, force: true });
-if (!opts['no-smoke']) smoke(OUT);
+if (!opts['no-smoke'] && opts.variant !== 'empty-snapshot') smoke(OUT);
 
 const size = statSync(OUT).size;
 log(`binary   ${rel(OUT)}  ${mib(size)} (${size} bytes; node ${mib(statSync(node.bin).size)} -> stripped ${mib(strippedSize)})`);
