@@ -44,14 +44,28 @@ export function errorMessage(err: unknown, tool: string): string {
   return 'Sage hit an internal error while doing this; it is recorded in the server log. Try again, and report it if it persists.';
 }
 
+/**
+ * Object schemas built once per definition: given a raw shape, the SDK builds a z.object for
+ * every registration, and stateless HTTP registers every tool for every request. The schemas
+ * are immutable, so sharing them between servers shares nothing of a caller.
+ */
+const objectSchemas = new WeakMap<object, { input: z.ZodObject; output: z.ZodObject }>();
+
+function schemasOf(def: ToolDefinition<z.ZodRawShape, z.ZodRawShape>): { input: z.ZodObject; output: z.ZodObject } {
+  let schemas = objectSchemas.get(def);
+  if (!schemas) objectSchemas.set(def, (schemas = { input: z.object(def.inputSchema), output: z.object(def.outputSchema) }));
+  return schemas;
+}
+
 export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(server: McpServer, def: ToolDefinition<I, O>, ctx: ToolContext): void {
+  const schemas = schemasOf(def as unknown as ToolDefinition<z.ZodRawShape, z.ZodRawShape>);
   server.registerTool(
     def.name,
     {
       title: def.title,
       description: def.description,
-      inputSchema: def.inputSchema,
-      outputSchema: def.outputSchema,
+      inputSchema: schemas.input,
+      outputSchema: schemas.output,
       annotations: { title: def.title, ...def.annotations },
     },
     // The SDK has already validated args against inputSchema.
