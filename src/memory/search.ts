@@ -21,14 +21,15 @@
  *            "in July", "yesterday"), with a week of slack either side.
  *   recency  a tie-breaker worth at most 0.0016, by age rank among the candidates.
  */
-import { analyze, cosine, vectorize, type SparseVector } from '../vectorize/index.ts';
+import { analyze, vectorize, type SparseVector } from '../vectorize/index.ts';
 import type { Client } from '../store/db.ts';
 import type { MemoryFilter } from '../store/filters.ts';
 import { quoteLexeme, anyOfQuery, allOfQuery } from '../store/lexemes.ts';
-import { corpusStats, lexicalCandidates, vectorCandidates, type Candidate } from '../store/memories.ts';
+import { candidateSets, corpusStats, type CandidateRef } from '../store/ranking.ts';
 import { dateFit, dateRanges } from './dates.ts';
 import type { Why } from './model.ts';
-import { loadVectors, type VectorCache } from './vector-cache.ts';
+import { dot, unpack } from './packed-vector.ts';
+import { loadEntries, type RankingEntry, type VectorCache } from './vector-cache.ts';
 import { candidateKeys } from './vector-keys.ts';
 
 export const STRATEGIES = ['hybrid', 'lexical', 'vector', 'recent'] as const;
@@ -101,15 +102,17 @@ interface TermStats {
   selective: string[];
   /** The lexical candidate tsquery, or undefined when no term is known. */
   candidateQuery: string | undefined;
+  /** Every memory of the filter, when the corpus is small enough to be ranked whole and that was asked for. */
+  whole: CandidateRef[] | undefined;
 }
 
-async function termStats(client: Client, filter: MemoryFilter, terms: readonly string[]): Promise<TermStats> {
+async function termStats(client: Client, filter: MemoryFilter, terms: readonly string[], wantWhole: boolean): Promise<TermStats> {
   const tf = new Map<string, number>();
   for (const t of terms) tf.set(t, (tf.get(t) ?? 0) + 1);
   const unique = [...tf.keys()];
   const termQueries = unique.map(quoteLexeme);
-  const { n, dfs } = await corpusStats(client, filter, termQueries, RANKING.corpusCap, RANKING.dfCap);
-  const out: TermStats = { n, termQueries: [], weights: [], df: new Map(), selective: [], candidateQuery: undefined };
+  const { n, dfs, whole } = await corpusStats(client, filter, termQueries, RANKING.corpusCap, RANKING.dfCap, wantWhole ? RANKING.smallCorpus : undefined);
+  const out: TermStats = { n, termQueries: [], weights: [], df: new Map(), selective: [], candidateQuery: undefined, whole };
   const known: { term: string; df: number }[] = [];
   unique.forEach((term, i) => {
     const df = dfs[i] ?? 0;
@@ -155,55 +158,60 @@ export async function rankMemories(
   vectors?: VectorCache,
 ): Promise<Ranked[]> {
   const terms = analyze(query).terms;
-  const candidates = new Map<string, Candidate>();
+  const refs = new Map<string, CandidateRef>();
   const lexicalScore = new Map<string, number>();
 
-  const stats = terms.length > 0 ? await termStats(client, filter, terms) : undefined;
-  if (strategy !== 'vector' && stats) {
-    if (stats.candidateQuery) {
-      const rows = await lexicalCandidates(
-        client,
-        filter,
-        stats.candidateQuery,
-        stats.termQueries,
-        stats.weights,
-        RANKING.lexicalCandidates,
-        RANKING.labelWeights,
-        RANKING.rankNormalization,
-        RANKING.lexicalScan,
-      );
-      for (const row of rows) {
-        candidates.set(row.id, row);
-        lexicalScore.set(row.id, Number(row.lexical_score ?? 0));
-      }
-    }
-  }
-
+  // Round trips: the corpus statistics (with every memory of a corpus ranked whole), then the
+  // lexical and bucket candidates together, then the entries not cached.
+  const stats = terms.length > 0 ? await termStats(client, filter, terms, strategy !== 'lexical') : undefined;
   const queryVector = vectorize(query, { dimension });
-  if (strategy !== 'lexical') {
-    const small = !stats || stats.n <= RANKING.smallCorpus;
-    const keys = small ? queryVector.indices.slice() : candidateKeys(query, stats.df, stats.selective, dimension);
-    const rows = await vectorCandidates(client, filter, keys, small ? RANKING.smallCorpus : RANKING.vectorCandidates);
-    for (const row of rows) if (!candidates.has(row.id)) candidates.set(row.id, row);
+  // A small corpus is ranked whole: its vector candidates are the memories sharing any bucket
+  // with the query, which the cosine loop below decides, over every memory in scope.
+  const whole = stats?.whole;
+  const lexical =
+    strategy !== 'vector' && stats?.candidateQuery
+      ? {
+          anyQuery: stats.candidateQuery,
+          termQueries: stats.termQueries,
+          weights: stats.weights,
+          limit: RANKING.lexicalCandidates,
+          labelWeights: RANKING.labelWeights,
+          normalization: RANKING.rankNormalization,
+          scanLimit: RANKING.lexicalScan,
+        }
+      : undefined;
+  const buckets =
+    strategy === 'lexical' || whole
+      ? undefined
+      : stats
+        ? { keys: candidateKeys(query, stats.df, stats.selective, dimension), limit: RANKING.vectorCandidates }
+        : { keys: queryVector.indices, limit: RANKING.smallCorpus };
+  const sets = await candidateSets(client, filter, lexical, buckets);
+  for (const row of sets.lexical) {
+    refs.set(row.id, row);
+    lexicalScore.set(row.id, row.lexical_score);
   }
+  for (const row of whole ?? sets.buckets) if (!refs.has(row.id)) refs.set(row.id, row);
 
-  const decoded = await loadVectors(client, filter.tenant, candidates.values(), vectors);
+  const entries = await loadEntries(client, filter.tenant, refs.values(), vectors);
+  const candidates = new Map<string, RankingEntry>();
   const similarity = new Map<string, number>();
-  for (const id of [...candidates.keys()]) {
-    const v = decoded.get(id);
-    if (!v) {
-      // Forgotten between the candidate query and the vector fetch.
-      candidates.delete(id);
+  for (const id of refs.keys()) {
+    const entry = entries.get(id);
+    if (!entry) {
+      // Forgotten between the candidate query and the entry fetch.
       lexicalScore.delete(id);
       continue;
     }
-    const s = cosine(queryVector, v);
-    if (s > 0) similarity.set(id, s);
+    const s = dot(queryVector, entry.vector);
+    if (s === undefined && whole && !lexicalScore.has(id)) continue; // shares no bucket: not a candidate
+    candidates.set(id, entry);
+    if (s !== undefined && s > 0) similarity.set(id, s);
   }
 
   const lexicalOrder = [...lexicalScore.keys()]; // already sorted by SQL
   const vectorOrder = [...similarity.entries()].sort((a, b) => b[1] - a[1]).map(([id]) => id);
-  const recencyOrder = [...candidates.values()].sort((a, b) => b.created_at.getTime() - a.created_at.getTime()).map((c) => c.id);
+  const recencyOrder = [...candidates].sort((a, b) => b[1].createdAt - a[1].createdAt).map(([id]) => id);
   const lexicalRank = rankMap(lexicalOrder);
   const vectorRank = rankMap(vectorOrder);
   const recencyRank = rankMap(recencyOrder);
@@ -228,15 +236,18 @@ export async function rankMemories(
     score = addContext(fused, candidates);
     const ranges = dateRanges(query);
     if (ranges.length > 0) {
-      for (const [id, s] of score) score.set(id, s + RANKING.dateWeight * dateFit(candidates.get(id)!.created_at, ranges, RANKING.dateSlackDays));
+      for (const [id, s] of score) score.set(id, s + RANKING.dateWeight * dateFit(new Date(candidates.get(id)!.createdAt), ranges, RANKING.dateSlackDays));
     }
   }
 
-  const ranked: Ranked[] = pool.map((id) => {
+  const order = pool.map((id) => ({ id, score: score.get(id) ?? 0, at: candidates.get(id)!.createdAt }));
+  order.sort((a, b) => b.score - a.score || b.at - a.at || (a.id < b.id ? -1 : 1));
+  // Only the results are unpacked into plain vectors (context folds near-duplicates with them).
+  return order.slice(0, limit).map(({ id, score: s }): Ranked => {
     const c = candidates.get(id)!;
     return {
       id,
-      score: score.get(id) ?? 0,
+      score: s,
       why: {
         lexical_rank: lexicalRank.get(id) ?? null,
         vector_rank: vectorRank.get(id) ?? null,
@@ -244,13 +255,11 @@ export async function rankMemories(
         lexical_score: lexicalScore.has(id) ? round(lexicalScore.get(id)!) : null,
         vector_similarity: similarity.has(id) ? round(similarity.get(id)!) : null,
       },
-      vector: decoded.get(id)!,
-      contentHash: c.content_hash,
-      createdAt: c.created_at,
+      vector: unpack(c.vector),
+      contentHash: c.contentHash,
+      createdAt: new Date(c.createdAt),
     };
   });
-  ranked.sort((a, b) => b.score - a.score || b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? -1 : 1));
-  return ranked.slice(0, limit);
 }
 
 /**
@@ -261,16 +270,16 @@ export async function rankMemories(
  * enough neighbours are found). Neighbours contribute their own fused score, not their
  * context, so a strong session cannot inflate itself.
  */
-function addContext(fused: ReadonlyMap<string, number>, candidates: ReadonlyMap<string, Candidate>): Map<string, number> {
+function addContext(fused: ReadonlyMap<string, number>, candidates: ReadonlyMap<string, RankingEntry>): Map<string, number> {
   const out = new Map(fused);
   if (RANKING.contextWeight <= 0) return out;
   const bySession = new Map<string, Array<{ id: string; score: number; at: number }>>();
   for (const [id, score] of fused) {
     const c = candidates.get(id)!;
-    if (c.session_id === null || score <= 0) continue;
-    let members = bySession.get(c.session_id);
-    if (!members) bySession.set(c.session_id, (members = []));
-    members.push({ id, score, at: c.created_at.getTime() });
+    if (c.sessionId === null || score <= 0) continue;
+    let members = bySession.get(c.sessionId);
+    if (!members) bySession.set(c.sessionId, (members = []));
+    members.push({ id, score, at: c.createdAt });
   }
   for (const members of bySession.values()) {
     if (members.length < 2) continue;

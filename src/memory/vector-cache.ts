@@ -1,26 +1,56 @@
 /**
- * Decoded hash vectors of recently ranked memories, kept in memory between searches.
+ * What ranking needs of a memory beyond its id — its hash vector (packed: packed-vector.ts),
+ * session, creation time and content hash — kept in memory between searches, keyed by row
+ * version.
  *
  * Ranking computes the cosine between the query and every candidate, and in a corpus of up to
  * RANKING.smallCorpus memories every memory is a candidate: fetching ~1,000 vectors of ~3.5 KB
  * (detoast, hex, decode) per search was most of a search's CPU (~50 µs per vector on the 2-core
- * machine). Candidates now come back as (id, row version) and only vectors missing here are
- * fetched. The row version is the row's xmin, which every UPDATE changes (an edit, a reindex),
- * so a cached vector is never used for another version of its row: results do not depend on
- * what is cached, only the speed does. Bounded in bytes, least recently used first out; each
- * process has its own (no state that correctness depends on).
+ * machine). Candidates come back as (id, row version) and only entries missing here are
+ * fetched. The row version is the row's xmin, which every UPDATE changes (an edit, a reindex,
+ * a forget), and everything kept here is a column of the row, so an entry is never used for
+ * another version of its row: results do not depend on what is cached, only the speed does.
+ * Bounded in bytes, least recently used first out; each process has its own (no state that
+ * correctness depends on).
  */
 import type { Client } from '../store/db.ts';
-import { vectorsOf } from '../store/memories.ts';
-import { decodeVector, type SparseVector } from '../vectorize/index.ts';
+import { rankingEntries, type CandidateRef } from '../store/ranking.ts';
+import { decodeVector } from '../vectorize/index.ts';
+import { pack, packedBytes, type PackedVector } from './packed-vector.ts';
 
-/** Per entry beyond the two typed arrays: the key, the Map slot, the objects. */
-const ENTRY_OVERHEAD_BYTES = 200;
+export interface RankingEntry {
+  vector: PackedVector;
+  sessionId: string | null;
+  /** created_at in epoch milliseconds. */
+  createdAt: number;
+  contentHash: Uint8Array;
+}
+
+/**
+ * Per entry beyond the vector's buffer, the content hash and the session string: the key and
+ * version strings, the Map slot, the entry and the typed-array views. Measured with
+ * process.memoryUsage() (heap + array buffers, after gc) over 6,000 entries of the scale
+ * benchmark's corpus: ~2,280 bytes per entry in all, 1,464 of them the packed vector (as plain
+ * typed arrays, the same measurement gave 3,000–3,800).
+ */
+const ENTRY_OVERHEAD_BYTES = 760;
+
+interface Slot {
+  version: string;
+  entry: RankingEntry;
+  bytes: number;
+}
+
+function sizeOf(entry: RankingEntry): number {
+  return (
+packedBytes(entry.vector) + entry.contentHash.byteLength + 2 * (entry.sessionId?.length ?? 0) + ENTRY_OVERHEAD_BYTES
+  );
+}
 
 export class VectorCache {
   readonly maxBytes: number;
   #bytes = 0;
-  readonly #entries = new Map<string, { version: string; vector: SparseVector; bytes: number }>();
+  readonly #slots = new Map<string, Slot>();
 
   constructor(maxBytes: number) {
     this.maxBytes = maxBytes;
@@ -30,44 +60,49 @@ export class VectorCache {
     return this.#bytes;
   }
 
-  get(id: string, version: string): SparseVector | undefined {
-    const entry = this.#entries.get(id);
-    if (!entry || entry.version !== version) return undefined;
-    // Re-insert: a Map iterates in insertion order, so the first key is the least recently used.
-    this.#entries.delete(id);
-    this.#entries.set(id, entry);
-    return entry.vector;
+  get size(): number {
+    return this.#slots.size;
   }
 
-  set(id: string, version: string, vector: SparseVector): void {
-    const bytes = vector.indices.byteLength + vector.values.byteLength + ENTRY_OVERHEAD_BYTES;
+  get(id: string, version: string): RankingEntry | undefined {
+    const slot = this.#slots.get(id);
+    if (!slot || slot.version !== version) return undefined;
+    // Re-insert: a Map iterates in insertion order, so the first key is the least recently used.
+    this.#slots.delete(id);
+    this.#slots.set(id, slot);
+    return slot.entry;
+  }
+
+  set(id: string, version: string, entry: RankingEntry): void {
+    const bytes = sizeOf(entry);
     if (bytes > this.maxBytes) return;
-    const old = this.#entries.get(id);
+    const old = this.#slots.get(id);
     if (old) {
       this.#bytes -= old.bytes;
-      this.#entries.delete(id);
+      this.#slots.delete(id);
     }
-    this.#entries.set(id, { version, vector, bytes });
+    this.#slots.set(id, { version, entry, bytes });
     this.#bytes += bytes;
-    for (const [key, entry] of this.#entries) {
+    for (const [key, slot] of this.#slots) {
       if (this.#bytes <= this.maxBytes) break;
-      this.#entries.delete(key);
-      this.#bytes -= entry.bytes;
+      this.#slots.delete(key);
+      this.#bytes -= slot.bytes;
     }
   }
 }
 
 /**
- * The vectors of the candidates, from the cache or, for the rest, from the database in one
- * query. A candidate whose row is gone (forgotten meanwhile) is missing from the result.
+ * The entries of the candidates, from the cache or, for the rest, from the database in one
+ * query. A candidate whose row is gone (forgotten meanwhile) is missing from the result; one
+ * whose row changed meanwhile comes back as its current version.
  */
-export async function loadVectors(
+export async function loadEntries(
   client: Client,
   tenant: string,
-  candidates: Iterable<{ id: string; version: string }>,
+  candidates: Iterable<CandidateRef>,
   cache: VectorCache | undefined,
-): Promise<Map<string, SparseVector>> {
-  const out = new Map<string, SparseVector>();
+): Promise<Map<string, RankingEntry>> {
+  const out = new Map<string, RankingEntry>();
   const missing: string[] = [];
   for (const c of candidates) {
     const hit = cache?.get(c.id, c.version);
@@ -75,10 +110,17 @@ export async function loadVectors(
     else missing.push(c.id);
   }
   if (missing.length > 0) {
-    for (const row of await vectorsOf(client, tenant, missing)) {
-      const vector = decodeVector(row.vector);
-      cache?.set(row.id, row.version, vector);
-      out.set(row.id, vector);
+    for (const row of await rankingEntries(client, tenant, missing)) {
+      // The hash is copied out of the driver's Buffer, which may be a slice of a shared 8 KiB
+      // pool that a cached entry would otherwise keep alive.
+      const entry: RankingEntry = {
+        vector: pack(decodeVector(row.vector)),
+        sessionId: row.session_id,
+        createdAt: row.created_at.getTime(),
+        contentHash: Uint8Array.from(row.content_hash),
+      };
+      cache?.set(row.id, row.version, entry);
+      out.set(row.id, entry);
     }
   }
   return out;

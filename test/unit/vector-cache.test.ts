@@ -1,9 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VectorCache } from '../../src/memory/vector-cache.ts';
+import { pack, packedBytes } from '../../src/memory/packed-vector.ts';
+import { VectorCache, type RankingEntry } from '../../src/memory/vector-cache.ts';
 import { vectorize } from '../../src/vectorize/index.ts';
 
-const v = (text: string) => vectorize(text, { dimension: 1024 });
+const v = (text: string): RankingEntry => ({
+  vector: pack(vectorize(text, { dimension: 1024 })),
+  sessionId: 's1',
+  createdAt: Date.parse('2025-01-01T00:00:00Z'),
+  contentHash: new Uint8Array(32),
+});
 
 test('a hit needs the same row version', () => {
   const cache = new VectorCache(1 << 20);
@@ -22,7 +28,7 @@ test('bounded in bytes, least recently used out first', () => {
   const one = v('one two three four');
   const two = v('five six seven eight');
   const three = v('nine ten eleven twelve');
-  const size = (x: typeof one) => x.indices.byteLength + x.values.byteLength + 200;
+  const size = (x: typeof one) => packedBytes(x.vector) + x.contentHash.byteLength + 4 + 760;
   const cache = new VectorCache(size(one) + size(two) + size(three));
   cache.set('a', '1', one);
   cache.set('b', '1', two);
