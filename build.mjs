@@ -59,29 +59,56 @@
 //     machine's environment can end up in the snapshot.
 //
 // ── Measured: snapshot vs code cache vs neither (Node 24.22.3, x64, 2-vCPU VM, heavily shared) ──
-// Cold start to the MCP initialize response, medians of 20 interleaved runs, × `node -e 0`:
-//   snapshot 1.9–2.1 ×, code cache 2.2 ×, neither 2.2–2.3 ×, `node dist/sage.cjs` 3.2–3.5 ×.
-// CPU time (perf stat -r 30, `sage version`, exit): node -e 0 86–94 ms; snapshot 172–204 ms;
-// code cache ~290–380 ms; an *empty* user-land snapshot SEA already costs 127–141 ms, i.e.
-// ~1.4 × the floor before any Sage code: deserialising a user-land snapshot is slower than
-// Node's built-in one (the blob is copied out of the binary — memset+memmove — and every heap
-// page is written; page faults dominate: 2.8k for the floor, 4.2k empty snapshot, 7.5k Sage).
-// So the snapshot is the fastest variant that works; its cost grows with the heap it holds.
+// Session 2 (before the levers c–f below): to the MCP initialize response, medians of 20
+// interleaved runs, × `node -e 0`: snapshot 1.9–2.2 ×, code cache 2.2 ×, neither 2.2–2.3 ×.
+// Session 3, same run (bench:startup --also/--baseline, 20 runs, load ~3.5): snapshot before
+// c–f 2.24 ×, after 1.91 ×; an empty snapshot (--variant empty-snapshot) 1.23 ×.
+// CPU to the initialize answer and exit (perf stat task-clock, all threads, medians of 10
+// interleaved rounds of 4; stdin a file): node -e 0 111 ms / 2.9k page faults; empty
+// snapshot 134 ms / 4.3k; Sage's heap only (main returns at once) 183 ms / 6.2k; `sage stdio`
+// 218 ms / 6.6k (before c–f 261 ms / 8.2k); in another run snapshot 234, code cache 336,
+// neither 346 ms. So the snapshot stays the fastest variant that works. Its cost, in order:
+// (1) Node's user-land snapshot itself, +20 % CPU over the floor before any Sage code (the
+//     blob is copied out of the binary and deserialised instead of Node's built-in snapshot;
+//     +1.4k page faults);
+// (2) deserialising Sage's heap, +49 ms CPU: the blob is 8.9 MB against 5.6 MB for an empty
+//     snapshot. For scale, snapshots of one package each: the SDK's McpServer +
+//     StdioServerTransport (with zod and the message schemas) 7.0 MB, pg 6.2 MB; the bundle's
+//     source string alone is 0.8 MB (kept for lazy compilation; 39 % of it is code stdio never
+//     runs — ajv, hono, jose, the SDK client, transfer, setup — only a split bundle would
+//     drop that);
+// (3) work at run time up to the answer, +35 ms CPU: config, project, pool, createMcpServer,
+//     the transport, the message.
+// Target 1.3 × leaves ~6 % over an empty snapshot (1.23 ×) for all of Sage: not reachable
+// while the SDK (and zod) are in the process.
 // Levers: (a) SNAPSHOT_BUILDER_FLAGS `--stress-flush-code` drops the bytecode of functions
 // that ran only while the snapshot was built (module bodies): blob 11.5 → 10.3 MiB,
 // −770 page faults, same or better start-up (functions used later compile lazily, as they
-// would anyway). It affects only the builder process, not the binary. (b) Import zod as a
+// would anyway). It affects only the builder process, not the binary. Without it (checked
+// again in session 3): blob +1.3 MB, +700 page faults, no CPU gain. (b) Import zod as a
 // namespace (`import * as z from 'zod'`), not `import { z } from 'zod'`: the `z` object
 // re-exports every locale, so the named import keeps ~350 KiB of zod locales in the bundle
-// and ~1.2 MB in the snapshot. (c) Load rarely used commands' heavy modules with
-// `await import()` inside run(): still bundled, but not evaluated into the snapshot.
+// and ~1.2 MB in the snapshot. (c) Rarely used commands are loaded when run
+// (src/cli/index.ts): still bundled, not evaluated into the snapshot. (d) The bundle is
+// ASCII (charset and checkOneByte below): one character above U+00FF made V8 keep the whole
+// source two-byte, 0.8 MB more blob. (e) lazyAjvPlugin below: no Ajv before the answer.
+// (f) src/main.ts preloads net, fs streams and parseArgs and runs zod's object-parser JIT for
+// the SDK's message schemas in the builder: −10 % CPU. (c–f: blob 9.79 → 8.94 MB.) Tried,
+// no gain: making the hook command lazy (−9 KB of blob: it shares stdio's modules),
+// starting db.ready() after the first message (no change in wall time with piped stdio).
 // The binary is the stripped Node (108.7 MB, of which ~30 MB ICU data) + the blob, so the
 // 120 MB budget leaves ~11 MB for the blob.
-// RSS after initialize (VmRSS) is ~29–32 MiB anonymous (heap, stacks) plus 50–65 MiB of the
-// executable's own pages mapped from the page cache (RssFile: shared, clean, reclaimable). The
-// file part depends on the kernel's page-cache folio sizes (Linux 6.18 maps large folios of a
-// freshly written file whole), not on Sage: `node -e 0` alone shows 38–43 MiB of it. The
-// bench prints both parts.
+// RSS after initialize (VmRSS) is ~23 MiB anonymous plus the executable's own pages mapped
+// from the page cache (RssFile: shared, clean, reclaimable). The anonymous part (smaps): V8
+// heap pages ~9 MiB, a copy of the snapshot data Node keeps ~5 MiB, malloc ~6.5 MiB;
+// an empty snapshot SEA already has 13.5 MiB (`node -e 0`: 8.7). The file part depends on
+// how the file got into the page cache: read from disk (readahead) it is 44 MiB (empty
+// snapshot 37.6, node 36.5); freshly written (just built, copied, downloaded) Linux 6.18 maps
+// its large folios whole and it reads 55–62 MiB. So: 23 + 44 = 67 MiB at best; an empty
+// snapshot SEA is 51 MiB, which leaves 9 MiB for Sage under the 60 MiB target — not
+// reachable with this heap. V8 flags do not move it at this point (measured via execArgv:
+// --max-semi-space-size=1, --single-threaded, --v8-pool-size=1, --lite-mode: all within
+// 0.3 MiB): the young generation is still at its initial 1 MiB when initialize is answered.
 
 // ── Environment variables and the binary ──
 // `execArgvExtension: "none"`: the binary ignores NODE_OPTIONS entirely (a stray
@@ -106,7 +133,13 @@ const ENTRY = 'src/main.ts';
 const BUNDLE = join(DIST, 'sage.cjs');
 const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const REQUIRED_NODE_MAJOR = 24;
-/** Node options baked into the binary (execArgv). Kept empty on purpose; see header. */
+/**
+ * Node and V8 options baked into the binary (sea-config execArgv), one per entry. They apply to
+ * every command (stdio, serve, hooks…); users cannot add any (execArgvExtension "none", see
+ * above). Empty: no flag measured helped start-up or RSS (see "Measured"). A heap limit for
+ * serve at scale goes here, e.g. '--max-old-space-size=512' — never below 96 (MiB): serve
+ * must not run out of memory at 1M memories.
+ */
 const SEA_EXEC_ARGV = [];
 /** V8 flags for the process that builds the snapshot (not the binary); see header. */
 const SNAPSHOT_BUILDER_FLAGS = process.env.SAGE_SNAPSHOT_FLAGS !== undefined ? process.env.SAGE_SNAPSHOT_FLAGS.split(' ').filter(Boolean) : ['--stress-flush-code'];
