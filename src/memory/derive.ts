@@ -2,18 +2,9 @@
  * What Sage stores beside a memory's text, derived from it alone: the content hash (exact
  * duplicates), the hash vector and its bucket keys (similarity), and the weighted lexemes
  * (full-text search). Pure; `reindex` and import call the same function as a save.
- *
- * Bucket keys are the vector's word buckets only, not its character 3-gram buckets (~140
- * instead of ~450 per memory on the benchmark corpus). Every key is a GIN entry written with
- * the memory, and the 3-gram keys were most of an insert's index work, WAL and size, while
- * candidate lookup by 3-grams (the buckets of a query word no memory contains) changed no
- * known-answer hit of bench:scale at 10,000 or 100,000 memories (typo queries 0.774 and 0.456
- * either way): a typo query is found through its other words, and the 3-grams still count in
- * every candidate's cosine, since the vector keeps them. Rows written before keep their longer
- * keys (a superset, still correct); `sage reindex --all` rewrites them.
  */
 import { createHash } from 'node:crypto';
-import { analyze, encodeVector, lex, vectorizeLexed, vectorizerVersion, wordKeys, type Lexed, type SparseVector } from '../vectorize/index.ts';
+import { analyze, encodeVector, featureKeys, lex, vectorizeLexed, vectorizerVersion, type Lexed, type SparseVector } from '../vectorize/index.ts';
 import { tsvectorLiteral } from '../store/lexemes.ts';
 import type { Kind } from './model.ts';
 
@@ -104,7 +95,7 @@ export function derive(kind: Kind, userText: string | null, content: string, tag
     terms: userLexed ? [...contentLexed.terms, ...userLexed.terms] : contentLexed.terms,
     contentHash: contentHash(kind, userText, content),
     vector: encodeVector(sparse),
-    vectorKeys: wordKeys(sparse, userLexed ? [contentLexed, userLexed] : [contentLexed], settings),
+    vectorKeys: featureKeys(sparse),
     lexemes: tsvectorLiteral(runs),
     vectorizerVersion: vectorizerVersion(settings),
     sparse,

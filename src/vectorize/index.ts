@@ -25,7 +25,7 @@ export function analyze(text: string): Analysis {
 
 export { hash32 } from './hash.ts';
 export { lex, type Lexed } from './tokenize.ts';
-export { vectorize, vectorizeLexed, cosine, featureKeys, wordKeys, DEFAULT_DIMENSION, MIN_DIMENSION, MAX_DIMENSION } from './vector.ts';
+export { vectorize, vectorizeLexed, cosine, featureKeys, DEFAULT_DIMENSION, MIN_DIMENSION, MAX_DIMENSION } from './vector.ts';
 export type { SparseVector, VectorizerOptions } from './vector.ts';
 export { encodeVector, decodeVector } from './codec.ts';
 export { vectorizerVersion } from './version.ts';

@@ -208,22 +208,3 @@ export function cosine(a: SparseVector, b: SparseVector): number {
 export function featureKeys(v: SparseVector): Int32Array {
   return v.indices.slice();
 }
-
-/**
- * The vector's word buckets: those of its texts' lexical terms ("w:" features), without the
- * character 3-gram buckets, ascending. What Sage indexes for candidate lookup (derive.ts): a
- * memory has about three times as many 3-gram buckets as word buckets, and each indexed
- * bucket is a GIN entry written on every insert. A bucket shared by a word and a 3-gram (a
- * hash collision) is kept, as is any bucket of the vector that a term hashes to.
- */
-export function wordKeys(v: SparseVector, texts: readonly Lexed[], options?: Partial<VectorizerOptions>): Int32Array {
-  const mask = resolveOptions(options).dimension - 1;
-  const words = new Set<number>();
-  for (const text of texts) {
-    for (const term of text.terms) {
-      featureHashes(W, COLON, term);
-      words.add(FEATURE_HASHES[0]! & mask);
-    }
-  }
-  return v.indices.filter((bucket) => words.has(bucket));
-}

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachFeature } from '../../src/vectorize/features.ts';
 import { FEATURE_HASHES, featureHashes, gramHashes, hash32, HASH_SEED, SIGN_SEED } from '../../src/vectorize/hash.ts';
-import { analyze, lex, vectorize, vectorizeLexed, wordKeys, type SparseVector } from '../../src/vectorize/index.ts';
+import { analyze, lex, vectorize, vectorizeLexed, type SparseVector } from '../../src/vectorize/index.ts';
 
 /** The definition of vectorize, written plainly over feature strings. */
 function reference(text: string, dimension = 2 ** 20): SparseVector {
@@ -94,21 +94,4 @@ test('a small dimension folds buckets the same way on both paths', () => {
     const text = randomText(next);
     assert.deepEqual(vectorize(text, { dimension: 1024 }), reference(text, 1024));
   }
-});
-
-test('wordKeys are the vector buckets of the texts\' terms, without 3-gram-only buckets', () => {
-  const content = 'Postgres migrations failed on the staging database after upgrading getUserName';
-  const user = 'why did the deploy break?';
-  const v = vectorize(content);
-  const keys = wordKeys(v, [lex(content), lex(user)]);
-  const wordBuckets = new Set<number>();
-  const gramBuckets = new Set<number>();
-  for (const text of [content, user]) {
-    forEachFeature(text, (feature) => (feature.startsWith('w:') ? wordBuckets : gramBuckets).add(hash32(feature, HASH_SEED) & (2 ** 20 - 1)));
-  }
-  const indices = new Set(v.indices);
-  assert.deepEqual([...keys], [...v.indices].filter((b) => wordBuckets.has(b)));
-  assert.ok(keys.length > 5 && keys.length < v.indices.length / 2, `${keys.length} of ${v.indices.length}`);
-  for (const b of gramBuckets) if (!wordBuckets.has(b) && indices.has(b)) assert.ok(!keys.includes(b), `3-gram bucket ${b} is not a key`);
-  for (let i = 1; i < keys.length; i++) assert.ok(keys[i]! > keys[i - 1]!, 'ascending');
 });
