@@ -42,13 +42,16 @@ export function describeUnavailable(err: unknown): UnavailableError {
 }
 
 /**
- * Scopes the open transaction to one tenant: sets `sage.tenant` and switches to the runtime
- * role (both SET LOCAL, undone at COMMIT/ROLLBACK), so row-level security applies even when
- * Sage connects as the tables' owner or a superuser (see migrations/002_rls.ts). One round trip.
+ * Opens a transaction scoped to one tenant: BEGIN, then `sage.tenant` and the runtime role
+ * (both SET LOCAL, undone at COMMIT/ROLLBACK), so row-level security applies even when Sage
+ * connects as the tables' owner or a superuser (see migrations/002_rls.ts). One round trip:
+ * the two statements go as one simple query, which cannot carry parameters, so the tenant is
+ * sent as an escaped literal (tenant names are validated, and escapeLiteral quotes any text).
+ * Every search and save pays this, so the saved round trip counts.
  */
-export async function enterTenant(client: Client, tenant: string): Promise<void> {
+export async function beginTenant(client: Client, tenant: string, mode = ''): Promise<void> {
   try {
-    await client.query(`SELECT set_config('sage.tenant', $1, true), set_config('role', $2, true)`, [tenant, RUNTIME_ROLE]);
+    await client.query(`BEGIN${mode}; SELECT set_config('sage.tenant', ${client.escapeLiteral(tenant)}, true), set_config('role', '${RUNTIME_ROLE}', true)`);
   } catch (err) {
     if ((err as { code?: unknown }).code === '42501') {
       throw new ConfigError(`the database role Sage connects as may not act as ${RUNTIME_ROLE}: as an administrator run GRANT ${RUNTIME_ROLE} TO <that role>`);
@@ -118,8 +121,7 @@ export class Database {
     try {
       // A snapshot (an export) reads every page from one REPEATABLE READ snapshot, as pg_dump does.
       const isolation = options.snapshot ? ' ISOLATION LEVEL REPEATABLE READ' : '';
-      await client.query(`BEGIN${isolation}${options.readOnly || options.snapshot ? ' READ ONLY' : ''}`);
-      await enterTenant(client, tenant);
+      await beginTenant(client, tenant, `${isolation}${options.readOnly || options.snapshot ? ' READ ONLY' : ''}`);
       const result = await work(client);
       await client.query('COMMIT');
       return result;

@@ -174,9 +174,21 @@ test('provisioned roles: an owner that is no superuser, and a dedicated login ro
   await assert.rejects(strangerDb.tx('alice', async () => 1), /permission denied for table sage_migrations: .* GRANT sage_runtime TO/);
   // Were the schema check passed some other way, switching to the runtime role says the same.
   await withClient(urlAs(d.url, stranger), async (c) => {
-    const { enterTenant } = await import('../../src/store/db.ts');
-    await c.query('BEGIN');
-    await assert.rejects(enterTenant(c as never, 'alice'), /may not act as sage_runtime: as an administrator run GRANT sage_runtime TO/);
+    const { beginTenant } = await import('../../src/store/db.ts');
+    await assert.rejects(beginTenant(c as never, "o'neil\\"), /may not act as sage_runtime: as an administrator run GRANT sage_runtime TO/);
     await c.query('ROLLBACK');
   });
+});
+
+test('a tenant name with quotes and backslashes is sent as one literal: it scopes exactly that tenant', async (t) => {
+  const d = await createTestDatabase(t);
+  const db = new Database({ url: d.url, max: 2 });
+  t.after(() => db.close());
+  const odd = `o'neil\\'); SELECT set_config('sage.tenant', 'bob', true); --`;
+  const seen = await db.tx(odd, async (c) => (await c.query<{ t: string; r: string }>(`SELECT current_setting('sage.tenant') AS t, current_user AS r`)).rows[0]);
+  assert.deepEqual(seen, { t: odd, r: 'sage_runtime' });
+  const service = new MemoryService(db, { dimension: 1024 });
+  await service.save({ tenant: 'bob', project: 'p' }, { kind: 'note', content: 'bob keeps this quoted secret' });
+  assert.equal((await service.search({ tenant: odd, project: 'p' }, { query: 'quoted secret' })).results.length, 0);
+  assert.equal((await service.search({ tenant: 'bob', project: 'p' }, { query: 'quoted secret' })).results.length, 1);
 });

@@ -6,7 +6,7 @@
  *
  * Roles. Superusers and BYPASSRLS roles always bypass row-level security, and a table's owner
  * bypasses it unless FORCE is set. So tenant work never runs as the connected role: every
- * tenant transaction does SET LOCAL ROLE sage_runtime (see enterTenant in ../db.ts), a NOLOGIN
+ * tenant transaction does SET LOCAL ROLE sage_runtime (see beginTenant in ../db.ts), a NOLOGIN
  * role that owns nothing and holds only the table privileges granted here. That holds on a
  * laptop where Sage connects as a superuser, and when an administrator provisions roles:
  *
