@@ -118,16 +118,22 @@ export function unpack(p: PackedVector): SparseVector {
   return { indices, values };
 }
 
+export function isPacked(v: PackedVector | SparseVector): v is PackedVector {
+  return 'gaps' in v;
+}
+
 /** Bytes held by a packed vector (its buffer). */
 export function packedBytes(p: PackedVector): number {
   return p.palette.buffer.byteLength;
 }
 
 /**
- * The dot product of a vector with a packed one — their cosine, both being L2-normalised —
- * clamped and NaN-guarded as vectorize's `cosine`; undefined when they share no bucket.
+ * The dot product of a vector with a packed or plain one — their cosine, both being
+ * L2-normalised — clamped and NaN-guarded as vectorize's `cosine`; undefined when they share
+ * no bucket.
  */
-export function dot(q: SparseVector, p: PackedVector): number | undefined {
+export function dot(q: SparseVector, p: PackedVector | SparseVector): number | undefined {
+  if (!isPacked(p)) return plainDot(q, p);
   const qi = q.indices;
   const qv = q.values;
   const { count, palette, gaps, codes } = p;
@@ -144,6 +150,29 @@ export function dot(q: SparseVector, p: PackedVector): number | undefined {
       sum += qv[j++]! * (codes ? palette[codes[i]!]! : palette[i]!);
       shared = true;
     }
+  }
+  if (!shared) return undefined;
+  if (Number.isNaN(sum)) return 0;
+  return sum > 1 ? 1 : sum < -1 ? -1 : sum;
+}
+
+function plainDot(a: SparseVector, b: SparseVector): number | undefined {
+  const ai = a.indices;
+  const bi = b.indices;
+  const av = a.values;
+  const bv = b.values;
+  let i = 0;
+  let j = 0;
+  let sum = 0;
+  let shared = false;
+  while (i < ai.length && j < bi.length) {
+    const x = ai[i]!;
+    const y = bi[j]!;
+    if (x === y) {
+      sum += av[i++]! * bv[j++]!;
+      shared = true;
+    } else if (x < y) i++;
+    else j++;
   }
   if (!shared) return undefined;
   if (Number.isNaN(sum)) return 0;

@@ -28,7 +28,7 @@ import { quoteLexeme, anyOfQuery, allOfQuery } from '../store/lexemes.ts';
 import { candidateSets, corpusStats, type CandidateRef } from '../store/ranking.ts';
 import { dateFit, dateRanges } from './dates.ts';
 import type { Why } from './model.ts';
-import { dot, unpack } from './packed-vector.ts';
+import { dot, isPacked, unpack } from './packed-vector.ts';
 import { loadEntries, type RankingEntry, type VectorCache } from './vector-cache.ts';
 import { candidateKeys } from './vector-keys.ts';
 
@@ -193,7 +193,11 @@ export async function rankMemories(
   }
   for (const row of whole ?? sets.buckets) if (!refs.has(row.id)) refs.set(row.id, row);
 
-  const entries = await loadEntries(client, filter.tenant, refs.values(), vectors);
+  // Only a corpus ranked whole is cached: each of its searches reads all of it again. A larger
+  // corpus's candidates are specific to the query; caching them packed and evicting them again
+  // cost more than the few hits saved (measured at 100,000 memories over HTTP: Sage CPU per
+  // search 27–29 → 25 ms, peak RSS 134 → 113 MiB).
+  const entries = await loadEntries(client, filter.tenant, refs.values(), vectors, whole !== undefined);
   const candidates = new Map<string, RankingEntry>();
   const similarity = new Map<string, number>();
   for (const id of refs.keys()) {
@@ -255,7 +259,7 @@ export async function rankMemories(
         lexical_score: lexicalScore.has(id) ? round(lexicalScore.get(id)!) : null,
         vector_similarity: similarity.has(id) ? round(similarity.get(id)!) : null,
       },
-      vector: unpack(c.vector),
+      vector: isPacked(c.vector) ? unpack(c.vector) : c.vector,
       contentHash: c.contentHash,
       createdAt: new Date(c.createdAt),
     };

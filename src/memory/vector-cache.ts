@@ -15,11 +15,12 @@
  */
 import type { Client } from '../store/db.ts';
 import { rankingEntries, type CandidateRef } from '../store/ranking.ts';
-import { decodeVector } from '../vectorize/index.ts';
-import { pack, packedBytes, type PackedVector } from './packed-vector.ts';
+import { decodeVector, type SparseVector } from '../vectorize/index.ts';
+import { isPacked, pack, packedBytes, type PackedVector } from './packed-vector.ts';
 
 export interface RankingEntry {
-  vector: PackedVector;
+  /** Packed when the entry is cached (packed-vector.ts), plain otherwise. */
+  vector: PackedVector | SparseVector;
   sessionId: string | null;
   /** created_at in epoch milliseconds. */
   createdAt: number;
@@ -43,7 +44,7 @@ interface Slot {
 
 function sizeOf(entry: RankingEntry): number {
   return (
-packedBytes(entry.vector) + entry.contentHash.byteLength + 2 * (entry.sessionId?.length ?? 0) + ENTRY_OVERHEAD_BYTES
+(isPacked(entry.vector) ? packedBytes(entry.vector) : entry.vector.indices.byteLength + entry.vector.values.byteLength) + entry.contentHash.byteLength + 2 * (entry.sessionId?.length ?? 0) + ENTRY_OVERHEAD_BYTES
   );
 }
 
@@ -93,7 +94,7 @@ export class VectorCache {
 
 /**
  * The entries of the candidates, from the cache or, for the rest, from the database in one
- * query. A candidate whose row is gone (forgotten meanwhile) is missing from the result; one
+ * query; those fetched are kept only when `admit` is set. A candidate whose row is gone (forgotten meanwhile) is missing from the result; one
  * whose row changed meanwhile comes back as its current version.
  */
 export async function loadEntries(
@@ -101,6 +102,7 @@ export async function loadEntries(
   tenant: string,
   candidates: Iterable<CandidateRef>,
   cache: VectorCache | undefined,
+  admit = true,
 ): Promise<Map<string, RankingEntry>> {
   const out = new Map<string, RankingEntry>();
   const missing: string[] = [];
@@ -113,13 +115,14 @@ export async function loadEntries(
     for (const row of await rankingEntries(client, tenant, missing)) {
       // The hash is copied out of the driver's Buffer, which may be a slice of a shared 8 KiB
       // pool that a cached entry would otherwise keep alive.
+      const vector = decodeVector(row.vector);
       const entry: RankingEntry = {
-        vector: pack(decodeVector(row.vector)),
+        vector: admit && cache ? pack(vector) : vector,
         sessionId: row.session_id,
         createdAt: row.created_at.getTime(),
         contentHash: Uint8Array.from(row.content_hash),
       };
-      cache?.set(row.id, row.version, entry);
+      if (admit) cache?.set(row.id, row.version, entry);
       out.set(row.id, entry);
     }
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pack, packedBytes } from '../../src/memory/packed-vector.ts';
+import { pack, packedBytes, type PackedVector } from '../../src/memory/packed-vector.ts';
 import { VectorCache, type RankingEntry } from '../../src/memory/vector-cache.ts';
 import { vectorize } from '../../src/vectorize/index.ts';
 
@@ -28,7 +28,7 @@ test('bounded in bytes, least recently used out first', () => {
   const one = v('one two three four');
   const two = v('five six seven eight');
   const three = v('nine ten eleven twelve');
-  const size = (x: typeof one) => packedBytes(x.vector) + x.contentHash.byteLength + 4 + 760;
+  const size = (x: typeof one) => packedBytes(x.vector as PackedVector) + x.contentHash.byteLength + 4 + 760;
   const cache = new VectorCache(size(one) + size(two) + size(three));
   cache.set('a', '1', one);
   cache.set('b', '1', two);
