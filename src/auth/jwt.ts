@@ -4,8 +4,11 @@
  * and `aud` when configured, and caps the token's size before any parsing. Every failure is a
  * TokenError whose description is safe to send to the client and to log: it never contains
  * the token or any part of it.
+ *
+ * Verified tokens are cached (see createVerifier): a client sends the same token with every
+ * request, and over stateless HTTP every request is verified.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { InputError } from '../errors.ts';
 import { KeySelectionError, type SigningKey, type TokenHeader, type VerificationKeys } from './keys.ts';
@@ -24,11 +27,20 @@ export class TokenError extends Error {
   readonly code = 'invalid_token';
 }
 
+/** How long a verified token is served from the cache at most (also bounded by its exp). */
+export const TOKEN_CACHE_MAX_AGE_MS = 60_000;
+/** Verified tokens remembered at most; the least recently used goes first. */
+export const TOKEN_CACHE_ENTRIES = 1000;
+
 export interface VerifierOptions {
   keys: VerificationKeys;
   issuer?: string | undefined;
   audience?: string | undefined;
   tenantClaim: string;
+  /** Bounds of the verified-token cache; `false` verifies every time. */
+  cache?: { entries: number; maxAgeMs: number } | false | undefined;
+  /** The clock in ms since the epoch, for the claims and the cache (tests move it). */
+  now?: (() => number) | undefined;
 }
 
 export type Verifier = (token: string) => Promise<Principal>;
@@ -60,25 +72,76 @@ function describe(err: unknown): string {
   return 'the token could not be verified';
 }
 
+interface Verified {
+  principal: Principal;
+  /** Until when (ms) the cache may answer for this token without verifying it again. */
+  until: number;
+}
+
+/**
+ * Verifies tokens, and remembers the ones that passed: a client sends the same token with every
+ * request, and each verification costs a signature check and a claims parse. An entry is keyed
+ * by the SHA-256 of the whole token (a token differing in any byte is another key, and no raw
+ * token is kept in memory), holds exactly the Principal verification returned, and lives until
+ * the token's exp or for TOKEN_CACHE_MAX_AGE_MS, whichever comes first; after its exp the token
+ * is verified again, so expiry is judged as without the cache (including the clock tolerance).
+ * A refused token is never cached. The cache is bounded (least recently used out first).
+ *
+ * The trade-off: what a cached token was checked against is the key set and claims rules at the
+ * time it was verified. A key removed from the JWKS file keeps the tokens it signed (and already
+ * seen) valid for at most TOKEN_CACHE_MAX_AGE_MS more; a token that must stop working at once
+ * needs a restart of the server (or a shorter exp when it is minted).
+ */
 export function createVerifier(options: VerifierOptions): Verifier {
   const { keys } = options;
+  const now = options.now ?? Date.now;
+  const bounds = options.cache === undefined ? { entries: TOKEN_CACHE_ENTRIES, maxAgeMs: TOKEN_CACHE_MAX_AGE_MS } : options.cache;
+  // A Map iterates in insertion order: re-inserting on a hit keeps the least recently used first.
+  const cache = new Map<string, Verified>();
+
+  const verify = async (token: string): Promise<Verified> => {
+    if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token)) throw new TokenError('the token is not a compact JWS (header.payload.signature)');
+    const at = now();
+    const { payload } = await jwtVerify(token, (header: TokenHeader) => keys.resolve(header), {
+      algorithms: keys.algorithms,
+      issuer: options.issuer,
+      audience: options.audience,
+      clockTolerance: CLOCK_TOLERANCE_S,
+      requiredClaims: ['exp'],
+      currentDate: new Date(at),
+    });
+    // jose checks iat only together with maxTokenAge; a token issued in the future is refused here.
+    if (payload.iat !== undefined && payload.iat > at / 1000 + CLOCK_TOLERANCE_S) throw new TokenError('the token has an issue time (iat) in the future');
+    // Frozen: one cached Principal answers many requests, and none may change it for the others.
+    const principal = Object.freeze(principalFromClaims(payload, options.tenantClaim));
+    // requiredClaims made jose check that exp is a number.
+    return { principal, until: Math.min((payload.exp as number) * 1000, at + (bounds ? bounds.maxAgeMs : 0)) };
+  };
+
   return async (token) => {
+    if (token.length > MAX_TOKEN_BYTES) throw new TokenError(`the token is larger than ${MAX_TOKEN_BYTES} bytes`);
+    const key = bounds ? createHash('sha256').update(token).digest('base64url') : '';
+    if (bounds) {
+      const hit = cache.get(key);
+      if (hit !== undefined) {
+        cache.delete(key);
+        if (now() < hit.until) {
+          cache.set(key, hit);
+          return hit.principal;
+        }
+      }
+    }
+    let verified: Verified;
     try {
-      if (token.length > MAX_TOKEN_BYTES) throw new TokenError(`the token is larger than ${MAX_TOKEN_BYTES} bytes`);
-      if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token)) throw new TokenError('the token is not a compact JWS (header.payload.signature)');
-      const { payload } = await jwtVerify(token, (header: TokenHeader) => keys.resolve(header), {
-        algorithms: keys.algorithms,
-        issuer: options.issuer,
-        audience: options.audience,
-        clockTolerance: CLOCK_TOLERANCE_S,
-        requiredClaims: ['exp'],
-      });
-      // jose checks iat only together with maxTokenAge; a token issued in the future is refused here.
-      if (payload.iat !== undefined && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_S) throw new TokenError('the token has an issue time (iat) in the future');
-      return principalFromClaims(payload, options.tenantClaim);
+      verified = await verify(token);
     } catch (err) {
       throw new TokenError(describe(err), { cause: err });
     }
+    if (bounds && bounds.entries > 0 && now() < verified.until) {
+      cache.set(key, verified);
+      if (cache.size > bounds.entries) cache.delete(cache.keys().next().value!);
+    }
+    return verified.principal;
   };
 }
 

@@ -100,6 +100,12 @@ test('attack matrix: every bad token is a 401 with a Bearer challenge, nothing r
   const saved = await client.callTool({ name: 'remember', arguments: { content: 'the control memory' } });
   assert.ok(!saved.isError);
   assert.equal(await countMemories(databaseUrl), 1);
+  // The valid token is now in the verified-token cache: its tampered twins are still refused.
+  for (const name of ['tampered payload', 'oversized token', 'malformed base64'] as const) {
+    const res = await postMcp(url, rememberCall(`again ${name}`), { Authorization: `Bearer ${attacks[name]!}` });
+    assert.equal(res.status, 401, `${name} after the valid token was cached`);
+  }
+  assert.equal(await countMemories(databaseUrl), 1);
 
   const metadata = (await (await fetch(`${url}/.well-known/oauth-protected-resource/mcp`)).json()) as Record<string, unknown>;
   assert.deepEqual(metadata, {
@@ -164,6 +170,10 @@ test('scopes: 403 insufficient_scope before anything runs; read, write and admin
   // A batch is refused whole when any message lacks its scope.
   const batch = await postMcp(url, [rememberCall('one'), { jsonrpc: '2.0', id: 8, method: 'ping' }], { Authorization: `Bearer ${reader}` });
   assert.equal(batch.status, 403);
+  // The reader's token has answered many requests, so it comes from the verified-token cache
+  // now: it still may not write, and the admin's cached token did not lend it any scope.
+  assert.equal((await postMcp(url, rememberCall('a cached reader may not write'), { Authorization: `Bearer ${reader}` })).status, 403);
+  await assert.rejects(r.callTool({ name: 'manage_session', arguments: { action: 'create', id: 's2' } }), /403|insufficient_scope/);
   assert.equal(await countMemories(databaseUrl), 1);
 });
 
