@@ -4,16 +4,22 @@ import * as z from 'zod';
 import type { ToolContext } from './tool.ts';
 import { errorMessage } from './tool.ts';
 
+/**
+ * Built once, like the tools' schemas (tool.ts): stateless HTTP registers the prompt on a new
+ * server for every request that uses it. Zod schemas are immutable, so servers share them.
+ */
+const RECALL_ARGS = {
+  topic: z.string().describe('What the next request is about.'),
+  budget: z.string().optional().describe('Maximum characters of context (default 4000).'),
+};
+
 export function registerPrompts(server: McpServer, ctx: ToolContext): void {
   server.registerPrompt(
     'recall',
     {
       title: 'Recall from memory',
       description: 'Inserts the memories most relevant to a topic, as context for the next request.',
-      argsSchema: {
-        topic: z.string().describe('What the next request is about.'),
-        budget: z.string().optional().describe('Maximum characters of context (default 4000).'),
-      },
+      argsSchema: RECALL_ARGS,
     },
     async ({ topic, budget }) => {
       let text: string;

@@ -1,6 +1,6 @@
 /**
- * One MCP server per connection: it registers every tool, resource and prompt over the same
- * memory service. The connection's state (its current session) lives here, in the closure,
+ * One MCP server per connection (per request over stateless HTTP): it registers the tools,
+ * resources and prompt over the same memory service. The connection's state (its current session) lives here, in the closure,
  * never in the service.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -27,6 +27,47 @@ export interface ServerOptions {
   scopes?: ReadonlySet<Scope>;
   /** True for stateless HTTP: no state survives between requests. */
   stateless?: boolean;
+  /**
+   * The JSON-RPC messages this server will answer, when they are known before it is built
+   * (stateless HTTP: one request, one server): only what they can reach is registered.
+   */
+  messages?: readonly unknown[];
+}
+
+/** What a server registers: every tool or the named ones, and resources and prompts or not. */
+interface Registrations {
+  tools: 'all' | Set<string>;
+  resources: boolean;
+  prompts: boolean;
+}
+
+const EVERYTHING: Readonly<Registrations> = { tools: 'all', resources: true, prompts: true };
+
+/**
+ * Over stateless HTTP a server lives for one request, and registering all nine tools, the
+ * resources and the prompt costs more CPU than building the server itself. The capabilities
+ * (and the list/call handlers they bring) are declared in the constructor whatever is registered,
+ * so `initialize` answers the same; a request reaches only the registrations its methods read:
+ * tools/call the named tool (an unknown name is "not found" either way), tools/list every tool,
+ * resources/* the resources, prompts/* the prompt. Any other method that is not known to need
+ * nothing gets everything, so an unforeseen method sees the full server.
+ */
+function registrationsFor(messages: readonly unknown[]): Registrations {
+  const needs: Registrations = { tools: new Set(), resources: false, prompts: false };
+  for (const message of messages) {
+    if (!message || typeof message !== 'object') continue;
+    const { method, params } = message as { method?: unknown; params?: unknown };
+    if (typeof method !== 'string') continue; // a response to the server: reaches no registration
+    if (method === 'initialize' || method === 'ping' || method === 'logging/setLevel' || method.startsWith('notifications/')) continue;
+    const name = params && typeof params === 'object' ? (params as { name?: unknown }).name : undefined;
+    if (method === 'tools/call' && typeof name === 'string') {
+      if (needs.tools !== 'all') needs.tools.add(name);
+    } else if (method === 'tools/list' || method === 'tools/call') needs.tools = 'all';
+    else if (method.startsWith('resources/')) needs.resources = true;
+    else if (method.startsWith('prompts/')) needs.prompts = true;
+    else return EVERYTHING;
+  }
+  return needs;
 }
 
 /**
@@ -56,8 +97,11 @@ export function createMcpServer(service: MemoryService, caller: Omit<Caller, 'se
       session = id;
     },
   };
-  for (const tool of TOOLS) registerTool(server, tool as Parameters<typeof registerTool>[1], ctx);
-  registerResources(server, ctx);
-  registerPrompts(server, ctx);
+  const needs = options.messages ? registrationsFor(options.messages) : EVERYTHING;
+  for (const tool of TOOLS) {
+    if (needs.tools === 'all' || needs.tools.has(tool.name)) registerTool(server, tool as Parameters<typeof registerTool>[1], ctx);
+  }
+  if (needs.resources) registerResources(server, ctx);
+  if (needs.prompts) registerPrompts(server, ctx);
   return server;
 }

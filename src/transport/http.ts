@@ -225,7 +225,7 @@ export async function startHttpServer(options: HttpOptions): Promise<HttpServer>
         throw new HttpError(403, { error: 'insufficient_scope', error_description: description, scope: needed }, challenge(req, { error: 'insufficient_scope', scope: needed, error_description: description }));
       }
     }
-    const server = createMcpServer(options.service, { tenant: principal.tenant, project: options.project }, { scopes: principal.scopes, stateless: true });
+    const server = createMcpServer(options.service, { tenant: principal.tenant, project: options.project }, { scopes: principal.scopes, stateless: true, messages });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true, maxRequestBodySize: options.bodyLimit });
     transport.onerror = (err) => log.debug('mcp transport refused a request', { error: err });
     res.on('close', () => {
