@@ -53,9 +53,11 @@ const NEAR_DUPLICATE_PAIRS = 3;
 const NEAR_DUPLICATE_CANDIDATES = 20;
 const FORGET_BATCH_LIMIT = 1000;
 /**
- * Decoded vectors kept between searches (see vector-cache.ts): ~4,400 memories of ~440 buckets,
- * enough to rank a small corpus (RANKING.smallCorpus) whole without fetching, small enough for
- * the RSS budget (README, "Scale").
+ * Ranking entries kept between searches (see vector-cache.ts): about 7,000 packed entries
+ * (~2,280 bytes each, measured there). Only corpora ranked whole (at most RANKING.smallCorpus
+ * memories) are cached, so the entries of several such projects fit at once, each ranked
+ * without fetching; a larger corpus's candidates are not cached. Small enough for the RSS
+ * budget (README, "Scale").
  */
 const VECTOR_CACHE_BYTES = 16 * 2 ** 20;
 

@@ -4,7 +4,7 @@
  */
 import type { Kind, Memory } from '../memory/model.ts';
 import type { Client } from './db.ts';
-import { corpusFilter, filterSql, Params, scopeSql, type MemoryFilter } from './filters.ts';
+import { filterSql, Params, scopeSql, type MemoryFilter } from './filters.ts';
 import { upsertSessionSql } from './sessions.ts';
 
 export interface MemoryRow {
@@ -228,106 +228,6 @@ export async function recentMemories(client: Client, filter: MemoryFilter, limit
   const res = await client.query<MemoryRow>(
     `SELECT ${COLUMNS} FROM memories m WHERE ${where} ORDER BY m.created_at DESC, m.id LIMIT ${params.add(limit)} OFFSET ${params.add(offset)}`,
     params.values,
-  );
-  return res.rows;
-}
-
-/**
- * The ranking corpus in one round trip: how many live memories it holds (counting at most
- * `corpusCap`, an index-only scan), and the document frequency of each single-term tsquery
- * (counting at most `dfCap` per term, through the scoped GIN index: one heap visit per memory
- * counted, so a common term costs no more than `dfCap` visits).
- */
-export async function corpusStats(
-  client: Client,
-  filter: MemoryFilter,
-  termQueries: readonly string[],
-  corpusCap: number,
-  dfCap: number,
-): Promise<{ n: number; dfs: number[] }> {
-  const params = new Params();
-  const corpus = corpusFilter(filter);
-  const where = filterSql(corpus, params);
-  const scope = scopeSql(corpus, params);
-  const res = await client.query<{ n: number; dfs: number[] }>(
-    `SELECT (SELECT count(*) FROM (SELECT 1 FROM memories m WHERE ${where} LIMIT ${params.add(corpusCap)}) c)::int AS n,
-            ARRAY(SELECT (SELECT count(*) FROM (SELECT 1 FROM memories m WHERE ${where} AND ${scope} AND m.lexemes @@ x.q LIMIT ${params.add(dfCap)}) c)::int
-                  FROM unnest(${params.add(termQueries)}::tsquery[]) WITH ORDINALITY AS x(q, i) ORDER BY x.i) AS dfs`,
-    params.values,
-  );
-  const row = res.rows[0];
-  return { n: row?.n ?? 0, dfs: termQueries.map((_, i) => row?.dfs[i] ?? 0) };
-}
-
-export interface Candidate {
-  id: string;
-  session_id: string | null;
-  /** The row version (xmin): changes with every UPDATE, so it validates cached vectors. */
-  version: string;
-  created_at: Date;
-  content_hash: Uint8Array;
-  lexical_score?: number;
-}
-
-/**
- * Full-text candidates: memories matching `anyQuery`, scored as the sum over query terms of
- * weight × ts_rank (a BM25-like sum: `weights` carry the terms' IDF). ts_rank's label weights
- * {D, C, B, A} make content (A) count more than the user's side (B). At most `scanLimit`
- * matches are scored (ts_rank reads each one's lexemes): the caller keeps the query selective,
- * this only bounds the worst case.
- */
-export async function lexicalCandidates(
-  client: Client,
-  filter: MemoryFilter,
-  anyQuery: string,
-  termQueries: readonly string[],
-  weights: readonly number[],
-  limit: number,
-  labelWeights: readonly [number, number, number, number],
-  normalization: number,
-  scanLimit: number,
-): Promise<Candidate[]> {
-  const params = new Params();
-  const where = `${filterSql(filter, params)} AND ${scopeSql(filter, params)}`;
-  const res = await client.query<Candidate & { lexical_score: number }>(
-    `SELECT m.id, m.session_id, m.version, m.created_at, m.content_hash, s.score AS lexical_score
-     FROM (
-       SELECT m.id, m.session_id, m.xmin::text AS version, m.created_at, m.content_hash, m.lexemes FROM memories m
-       WHERE ${where} AND m.lexemes @@ ${params.add(anyQuery)}::tsquery
-       LIMIT ${params.add(scanLimit)}
-     ) m
-     CROSS JOIN LATERAL (
-       SELECT sum(x.w * ts_rank(${params.add(labelWeights)}::float4[], m.lexemes, x.q, ${params.add(normalization)}::int)) AS score
-       FROM unnest(${params.add(termQueries)}::tsquery[], ${params.add(weights)}::float8[]) AS x(q, w)
-       WHERE m.lexemes @@ x.q
-     ) s
-     ORDER BY s.score DESC, m.created_at DESC
-     LIMIT ${params.add(limit)}`,
-    params.values,
-  );
-  return res.rows;
-}
-
-/** Memories sharing at least one hash bucket with the query vector, at most `limit`. */
-export async function vectorCandidates(client: Client, filter: MemoryFilter, keys: Int32Array, limit: number): Promise<Candidate[]> {
-  if (keys.length === 0) return [];
-  const params = new Params();
-  const where = `${filterSql(filter, params)} AND ${scopeSql(filter, params)}`;
-  const res = await client.query<Candidate>(
-    `SELECT m.id, m.session_id, m.xmin::text AS version, m.created_at, m.content_hash FROM memories m
-     WHERE ${where} AND m.vector_keys && ${params.add(Array.from(keys))}::int4[]
-     LIMIT ${params.add(limit)}`,
-    params.values,
-  );
-  return res.rows;
-}
-
-/** Stored vectors (encoded) of live memories by id, with their row versions. */
-export async function vectorsOf(client: Client, tenant: string, ids: readonly string[]): Promise<Array<{ id: string; version: string; vector: Uint8Array }>> {
-  if (ids.length === 0) return [];
-  const res = await client.query<{ id: string; version: string; vector: Uint8Array }>(
-    `SELECT m.id, m.xmin::text AS version, m.vector FROM memories m WHERE m.tenant = $1 AND m.id = ANY($2::uuid[]) AND m.deleted_at IS NULL`,
-    [tenant, ids],
   );
   return res.rows;
 }
