@@ -80,10 +80,12 @@ export class Database {
       statement_timeout: options.statementTimeoutMs ?? 15_000,
       application_name: options.applicationName ?? 'sage',
       // JIT off for Sage's sessions: its queries are short, but at a million memories the
-      // planner's estimate for a tenant-wide count crosses jit_above_cost and PostgreSQL spends
-      // longer compiling than running (bench:scale 1M, same database and load: PostgreSQL CPU per
-      // search 50–55 → 42 ms, search p50 66 → 53 ms). A startup option, so no round trip; an
-      // `options` parameter in DATABASE_URL replaces it, and PGOPTIONS is kept in front of it.
+      // planner's estimates for the ranking queries reach ~255,000 (auto_explain on bench:scale
+      // 1M), above jit_above_cost (100,000), so PostgreSQL would JIT-compile queries that run in
+      // tens of milliseconds. Measured on the same database: PostgreSQL CPU per search 50–55 ms
+      // with JIT (two runs) and 42–52 ms without (two runs) — within this machine's noise, but
+      // the compile buys nothing. A startup option, so no round trip; an `options` parameter in
+      // DATABASE_URL replaces it, and PGOPTIONS is kept in front of it.
       options: [process.env['PGOPTIONS'], '-c jit=off'].filter(Boolean).join(' '),
     });
     this.pool.on('error', (err) => {
