@@ -4,27 +4,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { sageCommand } from '../helpers/mcp.ts';
 import { createTestDatabase } from '../helpers/postgres.ts';
+import { runSageProcess, type ProcessResult } from '../helpers/process.ts';
 import { makeTempDir } from '../helpers/tmp.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/claude');
 const SESSION = '5d3c2b1a-7e6f-4a8b-9c0d-1e2f3a4b5c6d';
 const BLOG_SESSION = '9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b';
 
-function run(args: string[], env: Record<string, string>, stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const { command, args: base } = sageCommand();
-  const child = spawn(command, [...base, ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: 'pipe' });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  child.stdin.end(stdin);
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+function run(args: string[], env: Record<string, string>, stdin = ''): Promise<ProcessResult> {
+  return runSageProcess(args, { env, stdin });
 }
 
 async function query<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {

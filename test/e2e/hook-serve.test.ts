@@ -4,7 +4,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
@@ -12,19 +11,14 @@ import { buildPlan } from '../../src/cli/setup.ts';
 import { makeKeys, runSage, startServe } from '../helpers/http.ts';
 import { sageCommand } from '../helpers/mcp.ts';
 import { createTestDatabase } from '../helpers/postgres.ts';
+import { runProcess, type ProcessResult } from '../helpers/process.ts';
 import { makeTempDir } from '../helpers/tmp.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/claude');
 const SESSION = '5d3c2b1a-7e6f-4a8b-9c0d-1e2f3a4b5c6d';
 
-function sh(command: string, stdin: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn('/bin/sh', ['-c', command], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: 'pipe' });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  child.stdin.end(stdin);
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+function sh(command: string, stdin: string, env: Record<string, string>): Promise<ProcessResult> {
+  return runProcess('/bin/sh', ['-c', command], { env, stdin });
 }
 
 test('http mode: the hooks `sage setup claude --mode http` writes capture to and read from sage serve', async (t) => {

@@ -4,39 +4,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createServer } from 'node:net';
 import { buildPlan } from '../../src/cli/setup.ts';
 import { sageCommand } from '../helpers/mcp.ts';
 import { createTestDatabase } from '../helpers/postgres.ts';
+import { runProcess, runSageProcess, type ProcessResult } from '../helpers/process.ts';
 import { makeTempDir } from '../helpers/tmp.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/claude');
 const TRANSCRIPT = readFileSync(path.join(FIXTURES, 'transcript.jsonl'), 'utf8');
 const SESSION = '5d3c2b1a-7e6f-4a8b-9c0d-1e2f3a4b5c6d';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-function run(args: string[], stdin: string, env: Record<string, string>, options: { shell?: boolean } = {}): Promise<Run> {
-  const { command, args: base } = sageCommand();
-  const started = performance.now();
-  const child = options.shell
-    ? spawn('/bin/sh', ['-c', args[0]!], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: 'pipe' })
-    : spawn(command, [...base, ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: 'pipe' });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  child.stdin.on('error', () => undefined);
-  child.stdin.end(stdin);
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr, ms: performance.now() - started })));
+function run(args: string[], stdin: string, env: Record<string, string>, options: { shell?: boolean } = {}): Promise<ProcessResult> {
+  return options.shell ? runProcess('/bin/sh', ['-c', args[0]!], { env, stdin }) : runSageProcess(args, { env, stdin });
 }
 
 function hookJson(event: 'UserPromptSubmit' | 'Stop' | 'SessionEnd', fields: Record<string, unknown>): string {

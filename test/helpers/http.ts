@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { sageCommand } from './mcp.ts';
+import { runSageProcess } from './process.ts';
 import { makeTempDir } from './tmp.ts';
 
 type After = { after(fn: () => unknown): void };
@@ -25,24 +26,9 @@ export interface ServeProcess {
 }
 
 /** Runs `sage <args>` to completion (for `sage token` and failing starts). */
-export function runSage(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const { command, args: base } = sageCommand();
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, [...base, ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`sage ${args.join(' ')} did not finish in ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+export async function runSage(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { code, stdout, stderr } = await runSageProcess(args, { env, timeoutMs });
+  return { code, stdout, stderr };
 }
 
 export async function startServe(env: Record<string, string>, t?: After, timeoutMs = 30_000): Promise<ServeProcess> {

@@ -6,7 +6,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +14,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { cursorFile } from '../../src/cli/hook-remote.ts';
 import { createMcpServer } from '../../src/mcp/server.ts';
 import type { MemoryService } from '../../src/memory/service.ts';
-import { sageCommand } from '../helpers/mcp.ts';
+import { runSageProcess, type ProcessResult } from '../helpers/process.ts';
 import { serviceFixture } from '../helpers/service.ts';
 import { makeTempDir } from '../helpers/tmp.ts';
 
@@ -53,15 +52,8 @@ async function startServer(service: MemoryService, t: { after(fn: () => unknown)
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`, requests };
 }
 
-function run(args: string[], stdin: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const { command, args: base } = sageCommand();
-  const child = spawn(command, [...base, ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: 'pipe' });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  child.stdin.end(stdin);
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+function run(args: string[], stdin: string, env: Record<string, string>): Promise<ProcessResult> {
+  return runSageProcess(args, { env, stdin });
 }
 
 test('remote mode: stop captures over MCP (cursor kept locally), prompt gets context over MCP; no database on the client', async (t) => {
