@@ -48,55 +48,33 @@ export function hash32(s: string, seed = 0): number {
         cp = 0xfffd; // a lone surrogate has no UTF-8 form
       }
     }
-    // The code point's UTF-8 bytes, packed little-endian into one integer.
-    let bytes: number;
-    let count: number;
-    if (cp < 0x80) {
-      bytes = cp;
-      count = 1;
-    } else if (cp < 0x800) {
-      bytes = (0xc0 | (cp >> 6)) | ((0x80 | (cp & 0x3f)) << 8);
-      count = 2;
-    } else if (cp < 0x10000) {
-      bytes = (0xe0 | (cp >> 12)) | ((0x80 | ((cp >> 6) & 0x3f)) << 8) | ((0x80 | (cp & 0x3f)) << 16);
-      count = 3;
-    } else {
-      bytes =
-        (0xf0 | (cp >> 18)) |
-        ((0x80 | ((cp >> 12) & 0x3f)) << 8) |
-        ((0x80 | ((cp >> 6) & 0x3f)) << 16) |
-        ((0x80 | (cp & 0x3f)) << 24);
-      count = 4;
-    }
+    const bytes = utf8Packed(cp);
+    const count = utf8Length(cp);
     for (let j = 0; j < count; j++) {
       block |= ((bytes >>> (8 * j)) & 0xff) << (8 * filled);
-      filled++;
-      if (filled === 4) {
-        let k = Math.imul(block, C1);
-        k = (k << 15) | (k >>> 17);
-        k = Math.imul(k, C2);
-        h ^= k;
-        h = (h << 13) | (h >>> 19);
-        h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+      if (++filled === 4) {
+        h = mixH(h, mixK(block));
         block = 0;
         filled = 0;
       }
     }
     length += count;
   }
-  if (filled > 0) {
-    let k = Math.imul(block, C1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, C2);
-    h ^= k;
-  }
-  h ^= length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  if (filled > 0) h ^= mixK(block);
+  return finish(h, length);
+}
+
+/** UTF-8 length of a code point (surrogates are resolved or replaced by U+FFFD before). */
+function utf8Length(cp: number): number {
+  return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
+
+/** The code point's UTF-8 bytes, packed little-endian into one integer. */
+function utf8Packed(cp: number): number {
+  if (cp < 0x80) return cp;
+  if (cp < 0x800) return (0xc0 | (cp >> 6)) | ((0x80 | (cp & 0x3f)) << 8);
+  if (cp < 0x10000) return (0xe0 | (cp >> 12)) | ((0x80 | ((cp >> 6) & 0x3f)) << 8) | ((0x80 | (cp & 0x3f)) << 16);
+  return (0xf0 | (cp >> 18)) | ((0x80 | ((cp >> 12) & 0x3f)) << 8) | ((0x80 | ((cp >> 6) & 0x3f)) << 16) | ((0x80 | (cp & 0x3f)) << 24);
 }
 
 /**
@@ -163,22 +141,8 @@ export function featureHashes(p0: number, p1: number, s: string): void {
         cp = 0xfffd;
       }
     }
-    let bytes: number;
-    let count: number;
-    if (cp < 0x800) {
-      bytes = (0xc0 | (cp >> 6)) | ((0x80 | (cp & 0x3f)) << 8);
-      count = 2;
-    } else if (cp < 0x10000) {
-      bytes = (0xe0 | (cp >> 12)) | ((0x80 | ((cp >> 6) & 0x3f)) << 8) | ((0x80 | (cp & 0x3f)) << 16);
-      count = 3;
-    } else {
-      bytes =
-        (0xf0 | (cp >> 18)) |
-        ((0x80 | ((cp >> 12) & 0x3f)) << 8) |
-        ((0x80 | ((cp >> 6) & 0x3f)) << 16) |
-        ((0x80 | (cp & 0x3f)) << 24);
-      count = 4;
-    }
+    const bytes = utf8Packed(cp);
+    const count = utf8Length(cp);
     for (let j = 0; j < count; j++) {
       block |= ((bytes >>> (8 * j)) & 0xff) << (8 * filled);
       if (++filled === 4) {
