@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { analyze, encodeVector, featureKeys, lex, vectorizeLexed, vectorizerVersion, type Lexed, type SparseVector } from '../vectorize/index.ts';
-import { tsvectorLiteral } from '../store/lexemes.ts';
+import { tsvectorBinary, tsvectorLiteral, type Weight } from '../store/lexemes.ts';
 import type { Kind } from './model.ts';
 
 /** How much the user's side of a turn counts in its vector, relative to the response. */
@@ -17,9 +17,18 @@ export interface Derived {
   contentHash: Uint8Array;
   vector: Uint8Array;
   vectorKeys: Int32Array;
+  /** The tsvector as a literal (input syntax). */
   lexemes: string;
   vectorizerVersion: string;
   sparse: SparseVector;
+}
+
+/** What import stores: the same values, the tsvector in PostgreSQL's binary format (lexemes.ts). */
+export interface DerivedForImport {
+  contentHash: Uint8Array;
+  vector: Uint8Array;
+  vectorKeys: Int32Array;
+  lexemes: Buffer;
 }
 
 export interface VectorSettings {
@@ -81,23 +90,43 @@ function lexedMemoryVector(user: Lexed | null, userText: string | null, content:
   return mixVectors(main, 1, vectorizeLexed(user, settings), USER_SIDE_WEIGHT);
 }
 
-export function derive(kind: Kind, userText: string | null, content: string, tags: readonly string[], settings: VectorSettings): Derived {
+type Runs = Array<{ terms: string[]; weight: Weight }>;
+
+/** Everything but the lexemes' encoding, with the weighted runs the lexemes are made of. */
+function deriveParts(kind: Kind, userText: string | null, content: string, tags: readonly string[], settings: VectorSettings) {
   // Each text is tokenised once, for both its vector and its lexemes.
   const contentLexed = lex(content);
   const userLexed = userText ? lex(userText) : null;
   const sparse = lexedMemoryVector(userLexed, userText, contentLexed, settings);
-  const runs: Array<{ terms: string[]; weight: 'A' | 'B' }> = [
+  const runs: Runs = [
     { terms: contentLexed.terms, weight: 'A' },
-    { terms: tags.flatMap((t) => analyze(t).terms), weight: 'A' },
+    { terms: tags.length === 0 ? [] : tags.flatMap((t) => analyze(t).terms), weight: 'A' },
   ];
   if (userLexed) runs.push({ terms: userLexed.terms, weight: 'B' });
+  return { contentLexed, userLexed, sparse, runs, contentHash: contentHash(kind, userText, content) };
+}
+
+export function derive(kind: Kind, userText: string | null, content: string, tags: readonly string[], settings: VectorSettings): Derived {
+  const { contentLexed, userLexed, sparse, runs, contentHash } = deriveParts(kind, userText, content, tags, settings);
   return {
     terms: userLexed ? [...contentLexed.terms, ...userLexed.terms] : contentLexed.terms,
-    contentHash: contentHash(kind, userText, content),
+    contentHash,
     vector: encodeVector(sparse),
     vectorKeys: featureKeys(sparse),
     lexemes: tsvectorLiteral(runs),
     vectorizerVersion: vectorizerVersion(settings),
     sparse,
+  };
+}
+
+/** `derive` for import: the same hash, vector, keys and tsvector, the tsvector in binary. */
+export function deriveForImport(kind: Kind, userText: string | null, content: string, tags: readonly string[], settings: VectorSettings): DerivedForImport {
+  const { sparse, runs, contentHash } = deriveParts(kind, userText, content, tags, settings);
+  return {
+    contentHash,
+    vector: encodeVector(sparse),
+    // The vector's own indices: encodeVector copied them, nothing else holds this array.
+    vectorKeys: sparse.indices,
+    lexemes: tsvectorBinary(runs),
   };
 }

@@ -33,7 +33,7 @@ import {
 } from '../store/transfer.ts';
 import { vectorizerVersion } from '../vectorize/index.ts';
 import { SAGE_VERSION } from '../version.ts';
-import { derive } from './derive.ts';
+import { derive, deriveForImport } from './derive.ts';
 import { KindSchema } from './model.ts';
 import { cleanMetadata, cleanName, cleanTags, isBlank, MAX_TEXT_CHARS } from './text.ts';
 
@@ -410,7 +410,7 @@ export class ImportError extends InputError {
 }
 
 function toImportRow(m: MemoryLine, dimension: number): ImportRow {
-  const derived = derive(m.kind, m.user_prompt, m.content, m.tags, { dimension });
+  const derived = deriveForImport(m.kind, m.user_prompt, m.content, m.tags, { dimension });
   return {
     id: m.id,
     project: m.project,

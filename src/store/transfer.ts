@@ -10,6 +10,33 @@ import type { Kind } from '../memory/model.ts';
 import type { Client } from './db.ts';
 import { asBuffer, int4ArrayBinary } from './memories.ts';
 
+const TSVECTOR_OID = 3614;
+
+/**
+ * A one-dimensional array in PostgreSQL's binary format (what array_recv reads; node-postgres
+ * sends a Buffer parameter in binary): header, then each element as int32 length and the
+ * element type's own binary form. No escaping on either side.
+ */
+function binaryArray(elementOid: number, elements: readonly Uint8Array[]): Buffer {
+  const header = elements.length === 0 ? 12 : 20;
+  let bytes = header;
+  for (const e of elements) bytes += 4 + e.byteLength;
+  const buf = Buffer.allocUnsafe(bytes);
+  buf.writeInt32BE(elements.length === 0 ? 0 : 1, 0); // dimensions
+  buf.writeInt32BE(0, 4); // no NULLs
+  buf.writeInt32BE(elementOid, 8);
+  if (elements.length === 0) return buf;
+  buf.writeInt32BE(elements.length, 12);
+  buf.writeInt32BE(1, 16); // lower bound
+  let at = header;
+  for (const e of elements) {
+    buf.writeInt32BE(e.byteLength, at);
+    buf.set(e, at + 4);
+    at += 4 + e.byteLength;
+  }
+  return buf;
+}
+
 /** SHA-256, the content hash of memory/derive.ts. */
 const CONTENT_HASH_BYTES = 32;
 
@@ -130,7 +157,8 @@ export interface ImportRow {
   contentHash: Uint8Array;
   vector: Uint8Array;
   vectorKeys: Int32Array;
-  lexemes: string;
+  /** The tsvector in PostgreSQL's binary format (store/lexemes.ts tsvectorBinary). */
+  lexemes: Uint8Array;
 }
 
 export interface ImportOutcome {
@@ -142,9 +170,10 @@ export interface ImportOutcome {
 }
 
 /**
- * Inserts a batch with one statement and a fixed 6 parameters however large the batch: the
- * texts as one JSON array (expanded by json_to_recordset), and the binary columns — content
- * hashes, vectors, bucket keys — each as one binary parameter sliced per row by offsets. Built
+ * Inserts a batch with one statement and a fixed 7 parameters however large the batch: the
+ * texts as one JSON array (expanded by json_to_recordset), the binary columns — content
+ * hashes, vectors, bucket keys — each as one binary parameter sliced per row by offsets, and
+ * the lexemes as a binary tsvector[] zipped with the rows (ROWS FROM … unnest). Built
  * this way the parameters cost little CPU on either side: node-postgres escapes text[] and
  * bytea[] parameters element by element in JavaScript (as much CPU as deriving the rows), and
  * JSON.stringify of base64 vectors and key lists was nearly as slow. Rows that clash with an
@@ -168,7 +197,6 @@ export async function insertImported(client: Client, tenant: string, vectorizerV
         content: r.content,
         tags: r.tags,
         metadata: r.metadata,
-        lexemes: r.lexemes,
         created_at: r.createdAt,
         updated_at: r.updatedAt,
         deleted_at: r.deletedAt,
@@ -186,6 +214,7 @@ export async function insertImported(client: Client, tenant: string, vectorizerV
   for (const r of rows) if (r.contentHash.byteLength !== CONTENT_HASH_BYTES) throw new Error(`content hash of ${r.id} is not ${CONTENT_HASH_BYTES} bytes`);
   const vectors = Buffer.concat(rows.map((r) => asBuffer(r.vector)));
   const keys = int4ArrayBinary(rows.map((r) => r.vectorKeys));
+  const lexemes = binaryArray(TSVECTOR_OID, rows.map((r) => r.lexemes));
   const res = await client.query<{ id: string }>(
     `INSERT INTO memories (tenant, id, project, session_id, kind, user_text, content, tags, metadata, content_hash, vector, vector_keys,
                            lexemes, vectorizer_version, created_at, updated_at, deleted_at)
@@ -194,13 +223,14 @@ export async function insertImported(client: Client, tenant: string, vectorizerV
             substring($5::bytea FROM u.voff + 1 FOR u.vlen), ($6::int4[])[u.koff + 1 : u.koff + u.klen],
             u.lexemes, $2, u.created_at, u.updated_at, u.deleted_at
      FROM ROWS FROM (json_to_recordset($3::json)
-       AS (id uuid, project text, session_id text, kind text, user_text text, content text, tags text[], metadata jsonb, lexemes tsvector,
-           created_at timestamptz, updated_at timestamptz, deleted_at timestamptz, voff int, vlen int, koff int, klen int)) WITH ORDINALITY
-       AS u(id, project, session_id, kind, user_text, content, tags, metadata, lexemes, created_at, updated_at, deleted_at, voff, vlen, koff, klen, n)
+       AS (id uuid, project text, session_id text, kind text, user_text text, content text, tags text[], metadata jsonb,
+           created_at timestamptz, updated_at timestamptz, deleted_at timestamptz, voff int, vlen int, koff int, klen int),
+       unnest($7::tsvector[])) WITH ORDINALITY
+       AS u(id, project, session_id, kind, user_text, content, tags, metadata, created_at, updated_at, deleted_at, voff, vlen, koff, klen, lexemes, n)
      ORDER BY u.n
      ON CONFLICT DO NOTHING
      RETURNING id`,
-    [tenant, vectorizerVersion, json, hashes, vectors, keys],
+    [tenant, vectorizerVersion, json, hashes, vectors, keys, lexemes],
   );
   const inserted = res.rowCount ?? 0;
   let existing = 0;
