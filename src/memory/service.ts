@@ -12,16 +12,17 @@ import {
   counts,
   getMemories,
   getMemory,
-  insertMemory,
+  liveByHash,
   matchingIds,
   recentMemories,
   softDeleteIds,
-  matchingQuery,
+  saveMemory,
   toMemory,
   updateMemory,
   type Counts,
+  type SavedMemory,
 } from '../store/memories.ts';
-import { asSearchRole, enterSearchRole } from '../store/search-role.ts';
+import { asSearchRole } from '../store/search-role.ts';
 import { getSession, listSessions, upsertSession } from '../store/sessions.ts';
 import { allOfQuery } from '../store/lexemes.ts';
 import { cosine, decodeVector, vectorizerVersion } from '../vectorize/index.ts';
@@ -208,63 +209,59 @@ export class MemoryService {
     if (secrets.length > 0) warnings.push(`secrets were redacted before storing: ${secrets.map(([rule, n]) => `${rule} ×${n}`).join(', ')}`);
     const derived = derive(input.kind, userText, content.text, tags, { dimension: this.dimension });
 
-    return this.db.tx(caller.tenant, async (client) => {
-      const stored = await insertMemory(client, {
-        tenant: caller.tenant,
-        project,
-        session,
-        kind: input.kind,
-        userText,
-        content: content.text,
-        tags,
-        metadata,
-        contentHash: derived.contentHash,
-        vector: derived.vector,
-        vectorKeys: derived.vectorKeys,
-        lexemes: derived.lexemes,
-        vectorizerVersion: derived.vectorizerVersion,
-        createdAt: input.createdAt,
-      });
-      let near: NearDuplicate[] = [];
-      if (stored.inserted) {
-        // A near-duplicate (cosine ≥ 0.92) shares nearly all of the memory's terms, so it has both
-        // terms of at least one pair of its longest ones; similarity decides. Longest, because
-        // long words are the rare ones (and identifiers are long): their posting lists are short
-        // in a project of any size, so the check costs about the same at any scale. (Pairs of
-        // the strongest vector buckets — the most repeated, common words — took 27 ms at the
-        // median and 280 ms at p95 in a project of 150,000 memories.)
-        const terms = [...new Set(derived.terms)]
-          .sort((a, b) => b.length - a.length || (a < b ? -1 : a > b ? 1 : 0))
-          .slice(0, 2 * NEAR_DUPLICATE_PAIRS);
-        const pairs: string[] = [];
-        for (let i = 0; i < terms.length; i += 2) {
-          const pair = allOfQuery(terms.slice(i, i + 2));
-          if (pair) pairs.push(`(${pair})`);
-        }
-        // As sage_search, for the lexeme index (see store/search-role.ts). The role is not switched
-        // back: this is the transaction's last statement, and COMMIT ends the SET LOCAL.
-        let rows: Array<{ id: string; vector: Uint8Array }> = [];
-        if (pairs.length > 0) {
-          await enterSearchRole(client);
-          rows = await matchingQuery(client, { tenant: caller.tenant, projects: [project] }, pairs.join(' | '), NEAR_DUPLICATE_CANDIDATES);
-        }
-        near = rows
-          .filter((r) => r.id !== stored.id)
-          .map((r) => ({ id: r.id, similarity: Math.round(cosine(derived.sparse, decodeVector(r.vector)) * 1e4) / 1e4 }))
-          .filter((r) => r.similarity >= NEAR_DUPLICATE_SIMILARITY)
-          .sort((a, b) => b.similarity - a.similarity)
-          .slice(0, 5);
-      }
-      return {
-        id: stored.id,
-        duplicate: !stored.inserted,
-        near_duplicates: near,
-        project,
-        session,
-        created_at: stored.createdAt.toISOString(),
-        warnings,
-      };
-    });
+    // A near-duplicate (cosine ≥ 0.92) shares nearly all of the memory's terms, so it has both
+    // terms of at least one pair of its longest ones; similarity decides. Longest, because long
+    // words are the rare ones (and identifiers are long): their posting lists are short in a
+    // project of any size, so the check costs about the same at any scale. (Pairs of the
+    // strongest vector buckets — the most repeated, common words — took 27 ms at the median and
+    // 280 ms at p95 in a project of 150,000 memories.)
+    const terms = [...new Set(derived.terms)].sort((a, b) => b.length - a.length || (a < b ? -1 : a > b ? 1 : 0)).slice(0, 2 * NEAR_DUPLICATE_PAIRS);
+    const pairs: string[] = [];
+    for (let i = 0; i < terms.length; i += 2) {
+      const pair = allOfQuery(terms.slice(i, i + 2));
+      if (pair) pairs.push(`(${pair})`);
+    }
+    // One round trip: session, insert (or the existing duplicate) and near-duplicate candidates
+    // (read only when the memory is new), committed before the answer (store/memories.ts).
+    const row = {
+      tenant: caller.tenant,
+      id: randomUUID(),
+      project,
+      session,
+      kind: input.kind,
+      userText,
+      content: content.text,
+      tags,
+      metadata,
+      contentHash: derived.contentHash,
+      vector: derived.vector,
+      vectorKeys: derived.vectorKeys,
+      lexemes: derived.lexemes,
+      vectorizerVersion: derived.vectorizerVersion,
+      createdAt: input.createdAt,
+    };
+    let stored: SavedMemory | null = await saveMemory(this.db, row, pairs.length > 0 ? { query: pairs.join(' | '), limit: NEAR_DUPLICATE_CANDIDATES } : null);
+    if (!stored) {
+      // The duplicate was committed by a concurrent save while this one waited on it: read it now.
+      const existing = await this.db.tx(caller.tenant, (client) => liveByHash(client, caller.tenant, project, derived.contentHash), { readOnly: true });
+      if (!existing) throw new Error('duplicate content vanished during insert; retry');
+      stored = { ...existing, inserted: false, candidates: [] };
+    }
+    const near: NearDuplicate[] = stored.candidates
+      .filter((r) => r.id !== stored.id)
+      .map((r) => ({ id: r.id, similarity: Math.round(cosine(derived.sparse, decodeVector(r.vector)) * 1e4) / 1e4 }))
+      .filter((r) => r.similarity >= NEAR_DUPLICATE_SIMILARITY)
+      .sort((a, b) => b.similarity - a.similarity)
+      .slice(0, 5);
+    return {
+      id: stored.id,
+      duplicate: !stored.inserted,
+      near_duplicates: near,
+      project,
+      session,
+      created_at: stored.createdAt.toISOString(),
+      warnings,
+    };
   }
 
   async get(caller: Caller, id: string): Promise<Memory> {

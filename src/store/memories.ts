@@ -3,8 +3,11 @@
  * (Database.tx) and return plain records; ranking decisions live in memory/search.ts.
  */
 import type { Kind, Memory } from '../memory/model.ts';
-import type { Client } from './db.ts';
+import pg from 'pg';
+import type { Client, Database } from './db.ts';
 import { filterSql, Params, scopeSql, type MemoryFilter } from './filters.ts';
+import { SEARCH_ROLE } from './migrations/004_search_scale.ts';
+import { enterSearchRoleSql } from './search-role.ts';
 import { upsertSessionSql } from './sessions.ts';
 
 export interface MemoryRow {
@@ -114,35 +117,99 @@ const INSERT_COLUMNS =
   '(tenant, id, project, session_id, kind, user_text, content, tags, metadata, content_hash, vector, vector_keys, lexemes, vectorizer_version, created_at, updated_at, deleted_at)';
 
 /**
- * Inserts unless identical live content exists in the project, and creates or touches the
- * memory's session in the same statement (a data-modifying CTE: one round trip, not two).
- * Returns the stored row's id and whether it is new. Race-safe: the unique index decides, not
- * a prior SELECT. Bucket keys travel in binary (int4ArrayBinary).
+ * SQL literals in place of numbered parameters, for statements sent as text in a
+ * one-round-trip script (Database.script: the simple query protocol carries no parameters).
+ * Every value is quoted by escapeLiteral (any text, backslashes included), or is a finite
+ * number, a boolean or NULL; bytes go as bytea hex, Dates as ISO 8601 text, objects as JSON.
  */
-export async function insertMemory(client: Client, row: NewMemoryRow): Promise<{ id: string; createdAt: Date; inserted: boolean }> {
-  const params = new Params();
-  let session = '';
-  if (row.session !== null) {
-    // Parameters $1..$5 of the session statement come first.
-    for (const value of [row.tenant, row.session, row.project, null, row.createdAt ?? null]) params.add(value);
-    session = `WITH touched AS (${upsertSessionSql(1)}) `;
+export class Literals extends Params {
+  override add(value: unknown): string {
+    return literal(value);
   }
-  const values = insertValues([row], params, true);
+}
+
+export function literal(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'string') return pg.escapeLiteral(value);
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new TypeError(`${value} has no SQL literal`);
+    return String(value);
+  }
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (value instanceof Date) return pg.escapeLiteral(value.toISOString());
+  if (value instanceof Uint8Array) return pg.escapeLiteral(`\\x${asBuffer(value).toString('hex')}`);
+  if (Array.isArray(value)) {
+    // Numbers as one array literal (PostgreSQL parses it faster than an ARRAY[] of expressions).
+    if (value.every((v) => typeof v === 'number' && Number.isFinite(v))) return `'{${value.join(',')}}'`;
+    return `ARRAY[${value.map(literal).join(', ')}]`;
+  }
+  return pg.escapeLiteral(JSON.stringify(value));
+}
+
+/** A save's outcome: the stored row's id, whether it is new, and near-duplicate candidates. */
+export interface SavedMemory {
+  id: string;
+  createdAt: Date;
+  inserted: boolean;
+  /** Memories of the project matching `near.query` (only when the memory was inserted). */
+  candidates: Array<{ id: string; vector: Uint8Array }>;
+}
+
+/**
+ * A save in one round trip (Database.script): the session is created or touched and the memory
+ * inserted unless identical live content exists in the project, in one statement (data-modifying
+ * CTEs) that returns the new row or else the existing one; then, when `near` is given, the
+ * near-duplicate candidates are read as sage_search (for the lexeme index, see
+ * store/search-role.ts) — only if this memory was inserted (`row.id` exists: an InitPlan, so a
+ * duplicate costs one index probe). Race-safe: the unique index decides, not a prior SELECT. A
+ * duplicate committed by a concurrent save while this one waited is outside the statement's
+ * snapshot: then no row comes back and `existing` is null, and the caller reads it afresh.
+ */
+export async function saveMemory(
+  db: Database,
+  row: NewMemoryRow & { id: string },
+  near: { query: string; limit: number } | null,
+): Promise<SavedMemory | null> {
+  const sql = new Literals();
+  const session = row.session === null ? '' : `touched AS (${upsertSessionSql(sql, { tenant: row.tenant, id: row.session, project: row.project, title: null, at: row.createdAt ?? null })}), `;
+  const statements = [
+    `WITH ${session}ins AS (INSERT INTO memories ${INSERT_COLUMNS} VALUES ${insertValues([row], sql)}
+       ON CONFLICT (tenant, project, content_hash) WHERE deleted_at IS NULL DO NOTHING
+       RETURNING id, created_at)
+     SELECT id, created_at, true AS inserted FROM ins
+     UNION ALL
+     SELECT id, created_at, false FROM memories
+      WHERE tenant = ${sql.add(row.tenant)} AND project = ${sql.add(row.project)} AND content_hash = ${sql.add(row.contentHash)} AND deleted_at IS NULL
+        AND NOT EXISTS (SELECT FROM ins)`,
+  ];
+  if (near) {
+    const filter = { tenant: row.tenant, projects: [row.project] };
+    statements.push(
+      enterSearchRoleSql(sql.add(SEARCH_ROLE)),
+      `SELECT m.id, m.vector FROM memories m WHERE ${filterSql(filter, sql)} AND ${scopeSql(filter, sql)} AND m.lexemes @@ ${sql.add(near.query)}::tsquery
+         AND EXISTS (SELECT FROM memories s WHERE s.tenant = ${sql.add(row.tenant)} AND s.id = ${sql.add(row.id)}::uuid)
+       LIMIT ${sql.add(near.limit)}`,
+    );
+  }
+  const [stored, , candidates] = await db.script(row.tenant, statements);
+  const found = (stored?.rows as Array<{ id: string; created_at: Date; inserted: boolean }> | undefined)?.[0];
+  if (!found) return null;
+  return {
+    id: found.id,
+    createdAt: found.created_at,
+    inserted: found.inserted,
+    candidates: found.inserted ? ((candidates?.rows ?? []) as Array<{ id: string; vector: Uint8Array }>) : [],
+  };
+}
+
+/** The live memory of a project with this content hash, if any. */
+export async function liveByHash(client: Client, tenant: string, project: string, contentHash: Uint8Array): Promise<{ id: string; createdAt: Date } | undefined> {
   const res = await client.query<{ id: string; created_at: Date }>(
-    `${session}INSERT INTO memories ${INSERT_COLUMNS} VALUES ${values}
-     ON CONFLICT (tenant, project, content_hash) WHERE deleted_at IS NULL DO NOTHING
-     RETURNING id, created_at`,
-    params.values,
-  );
-  const inserted = res.rows[0];
-  if (inserted) return { id: inserted.id, createdAt: inserted.created_at, inserted: true };
-  const existing = await client.query<{ id: string; created_at: Date }>(
     `SELECT id, created_at FROM memories WHERE tenant = $1 AND project = $2 AND content_hash = $3 AND deleted_at IS NULL`,
-    [row.tenant, row.project, row.contentHash],
+    [tenant, project, contentHash],
   );
-  const found = existing.rows[0];
-  if (!found) throw new Error('duplicate content vanished during insert; retry');
-  return { id: found.id, createdAt: found.created_at, inserted: false };
+  const found = res.rows[0];
+  return found ? { id: found.id, createdAt: found.created_at } : undefined;
 }
 
 /**
@@ -227,20 +294,6 @@ export async function recentMemories(client: Client, filter: MemoryFilter, limit
   const where = filterSql(filter, params);
   const res = await client.query<MemoryRow>(
     `SELECT ${COLUMNS} FROM memories m WHERE ${where} ORDER BY m.created_at DESC, m.id LIMIT ${params.add(limit)} OFFSET ${params.add(offset)}`,
-    params.values,
-  );
-  return res.rows;
-}
-
-/**
- * Memories matching a tsquery (near-duplicate candidates), at most `limit`, with their vectors:
- * one scan of the scoped lexeme index.
- */
-export async function matchingQuery(client: Client, filter: MemoryFilter, query: string, limit: number): Promise<Array<{ id: string; vector: Uint8Array }>> {
-  const params = new Params();
-  const where = `${filterSql(filter, params)} AND ${scopeSql(filter, params)}`;
-  const res = await client.query<{ id: string; vector: Uint8Array }>(
-    `SELECT m.id, m.vector FROM memories m WHERE ${where} AND m.lexemes @@ ${params.add(query)}::tsquery LIMIT ${params.add(limit)}`,
     params.values,
   );
   return res.rows;

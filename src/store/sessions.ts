@@ -1,6 +1,7 @@
 /** SQL for sessions: persisted so that a session outlives the process that opened it. */
 import type { Session } from '../memory/model.ts';
 import type { Client } from './db.ts';
+import { Params } from './filters.ts';
 
 interface SessionRow {
   id: string;
@@ -26,15 +27,24 @@ const SELECT = `SELECT s.id, s.project, s.title, s.created_at, s.last_active,
   (SELECT count(*)::int FROM memories m WHERE m.tenant = s.tenant AND m.session_id = s.id AND m.deleted_at IS NULL) AS memory_count
   FROM sessions s`;
 
+/** What creates or touches a session. `at` lets imports keep historic times (default: now). */
+export interface SessionTouch {
+  tenant: string;
+  id: string;
+  project: string;
+  title: string | null;
+  at: Date | null;
+}
+
 /**
- * The statement that creates a session or, if it exists, touches it, with its parameters
- * numbered from `first`: tenant, id, project, title, at. Shared by upsertSession and by a
- * save, which runs it as a CTE of the memory's INSERT to spare a round trip.
+ * The statement that creates a session or, if it exists, touches it, with its values added to
+ * `params` (numbered parameters, or literals for a one-round-trip script). Shared by
+ * upsertSession and by a save, which runs it as a CTE of the memory's INSERT.
  */
-export function upsertSessionSql(first: number): string {
-  const [tenant, id, project, title, at] = [0, 1, 2, 3, 4].map((i) => `$${first + i}`);
+export function upsertSessionSql(params: Params, s: SessionTouch): string {
+  const at = `${params.add(s.at)}::timestamptz`;
   return `INSERT INTO sessions (tenant, id, project, title, created_at, last_active)
-     VALUES (${tenant}, ${id}, ${project}, ${title}, coalesce(${at}::timestamptz, now()), coalesce(${at}::timestamptz, now()))
+     VALUES (${params.add(s.tenant)}, ${params.add(s.id)}, ${params.add(s.project)}, ${params.add(s.title)}, coalesce(${at}, now()), coalesce(${at}, now()))
      ON CONFLICT (tenant, id) DO UPDATE
        SET last_active = greatest(sessions.last_active, excluded.last_active),
            title = coalesce(excluded.title, sessions.title)`;
@@ -49,7 +59,8 @@ export async function upsertSession(
   title: string | null,
   at?: Date,
 ): Promise<void> {
-  await client.query(upsertSessionSql(1), [tenant, id, project, title, at ?? null]);
+  const params = new Params();
+  await client.query(upsertSessionSql(params, { tenant, id, project, title, at: at ?? null }), params.values);
 }
 
 /** Imports a session exactly as exported (no touching of times). */
