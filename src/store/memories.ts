@@ -3,7 +3,6 @@
  * (Database.tx) and return plain records; ranking decisions live in memory/search.ts.
  */
 import type { Kind, Memory } from '../memory/model.ts';
-import pg from 'pg';
 import type { Client, Database } from './db.ts';
 import { filterSql, Params, scopeSql, type MemoryFilter } from './filters.ts';
 import { SEARCH_ROLE } from './migrations/004_search_scale.ts';
@@ -107,7 +106,7 @@ function insertValues(rows: readonly NewMemoryRow[], params: Params, binaryKeys 
       const deleted = r.deletedAt ? params.add(r.deletedAt) : 'NULL';
       return `(${params.add(r.tenant)}, ${id}, ${params.add(r.project)}, ${params.add(r.session)}, ${params.add(r.kind)},
         ${params.add(r.userText)}, ${params.add(r.content)}, ${params.add(r.tags)}::text[], ${params.add(r.metadata)}::jsonb,
-        ${params.add(r.contentHash)}, ${params.add(r.vector)}, ${params.add(binaryKeys ? int4ArrayBinary([r.vectorKeys]) : Array.from(r.vectorKeys))}::int4[],
+        ${params.add(r.contentHash)}, ${params.add(r.vector)}, ${params.add(binaryKeys ? int4ArrayBinary([r.vectorKeys]) : params instanceof Literals ? r.vectorKeys : Array.from(r.vectorKeys))}::int4[],
         ${params.add(r.lexemes)}::tsvector, ${params.add(r.vectorizerVersion)}, ${created}, ${updated}, ${deleted})`;
     })
     .join(',\n');
@@ -119,8 +118,9 @@ const INSERT_COLUMNS =
 /**
  * SQL literals in place of numbered parameters, for statements sent as text in a
  * one-round-trip script (Database.script: the simple query protocol carries no parameters).
- * Every value is quoted by escapeLiteral (any text, backslashes included), or is a finite
- * number, a boolean or NULL; bytes go as bytea hex, Dates as ISO 8601 text, objects as JSON.
+ * Text is quoted as pg's escapeLiteral quotes it (any text, backslashes included, whatever
+ * standard_conforming_strings says); numbers must be finite; bytes go as bytea hex, Dates as
+ * ISO 8601 text, objects as JSON.
  */
 export class Literals extends Params {
   override add(value: unknown): string {
@@ -128,22 +128,30 @@ export class Literals extends Params {
   }
 }
 
+/**
+ * pg's escapeLiteral, with native replaces instead of its loop that appends one character at a
+ * time: a save quotes ~10 KB of text, and the loop cost ~0.2 ms of it.
+ */
+export function quoteText(text: string): string {
+  const quoted = `'${text.replaceAll("'", "''")}'`;
+  return text.includes('\\') ? ` E${quoted.replaceAll('\\', '\\\\')}` : quoted;
+}
+
 export function literal(value: unknown): string {
   if (value === null || value === undefined) return 'NULL';
-  if (typeof value === 'string') return pg.escapeLiteral(value);
+  if (typeof value === 'string') return quoteText(value);
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new TypeError(`${value} has no SQL literal`);
     return String(value);
   }
   if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (value instanceof Date) return pg.escapeLiteral(value.toISOString());
-  if (value instanceof Uint8Array) return pg.escapeLiteral(`\\x${asBuffer(value).toString('hex')}`);
-  if (Array.isArray(value)) {
-    // Numbers as one array literal (PostgreSQL parses it faster than an ARRAY[] of expressions).
-    if (value.every((v) => typeof v === 'number' && Number.isFinite(v))) return `'{${value.join(',')}}'`;
-    return `ARRAY[${value.map(literal).join(', ')}]`;
-  }
-  return pg.escapeLiteral(JSON.stringify(value));
+  if (value instanceof Date) return quoteText(value.toISOString());
+  // bytea hex in an escape string: hex digits need no quoting.
+  if (value instanceof Uint8Array) return `E'\\\\x${asBuffer(value).toString('hex')}'`;
+  // int4[] (bucket keys) as one array literal: PostgreSQL parses it faster than an ARRAY[] of expressions.
+  if (value instanceof Int32Array) return `'{${value.join(',')}}'`;
+  if (Array.isArray(value)) return `ARRAY[${value.map(literal).join(', ')}]`;
+  return quoteText(JSON.stringify(value));
 }
 
 /** A save's outcome: the stored row's id, whether it is new, and near-duplicate candidates. */
