@@ -215,6 +215,9 @@ export async function insertImported(client: Client, tenant: string, vectorizerV
   const vectors = Buffer.concat(rows.map((r) => asBuffer(r.vector)));
   const keys = int4ArrayBinary(rows.map((r) => r.vectorKeys));
   const lexemes = binaryArray(TSVECTOR_OID, rows.map((r) => r.lexemes));
+  // A generic plan: a custom plan would copy the batch's parameters (megabytes) into the plan
+  // as constants, several times over, while planning a statement whose plan never depends on them.
+  await client.query(`SET LOCAL plan_cache_mode = force_generic_plan`);
   const res = await client.query<{ id: string }>(
     `INSERT INTO memories (tenant, id, project, session_id, kind, user_text, content, tags, metadata, content_hash, vector, vector_keys,
                            lexemes, vectorizer_version, created_at, updated_at, deleted_at)
