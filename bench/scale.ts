@@ -38,7 +38,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE = join(ROOT, '.tmp', 'bench-scale');
 const TENANT = 'bench';
 const USAGE =
-  'usage: npm run bench:scale -- --sizes N[,N...] [--json] [--queries 300] [--saves 200] [--contexts 100] [--warmup 40] [--seed 1] [--binary dist/sage] [--no-http]';
+  'usage: npm run bench:scale -- --sizes N[,N...] [--json] [--queries 300] [--saves 200] [--contexts 100] [--warmup 40] [--seed 1] [--binary dist/sage] [--no-http] [--cache DIR]';
 
 /** Targets of issue 7, on a 2-core machine with PostgreSQL on the same machine. */
 const TARGETS = {
@@ -67,6 +67,10 @@ function parse() {
         seed: { type: 'string', default: '1' },
         'no-http': { type: 'boolean', default: false },
         binary: { type: 'string' },
+        // The corpus cache is shared by everyone running from this tree: a run with other
+        // --queries/--saves rewrites it. A private directory keeps a kept database (--keep-db)
+        // and its known answers in step.
+        cache: { type: 'string', default: CACHE },
         'keep-db': { type: 'boolean', default: false },
         'reuse-db': { type: 'string' },
         help: { type: 'boolean', default: false },
@@ -95,6 +99,7 @@ function parse() {
     seed: int('seed', values.seed, 0),
     http: !values['no-http'],
     binary: values.binary,
+    cache: resolve(values.cache),
     keepDb: values['keep-db'],
     reuseDb: values['reuse-db'],
   };
@@ -167,7 +172,7 @@ async function callTool(served: Served, name: string, args: Record<string, unkno
 }
 
 async function runSize(size: number, opts: Options): Promise<SizeResult> {
-  const files = await corpusFiles({ dir: CACHE, size, seed: opts.seed, queries: opts.queries, warmup: opts.warmup, extra: opts.saves * 2, tenant: TENANT, log: progress });
+  const files = await corpusFiles({ dir: opts.cache, size, seed: opts.seed, queries: opts.queries, warmup: opts.warmup, extra: opts.saves * 2, tenant: TENANT, log: progress });
   const bench = await benchDatabase(`s${size}`, { reuse: opts.reuseDb, keep: opts.keepDb });
   const db = new Database({ url: bench.url, max: 4, applicationName: 'sage-bench-scale', statementTimeoutMs: 3_600_000 });
   let served: Served | undefined;

@@ -14,7 +14,7 @@
  * Lossless: `dot` adds exactly the products `cosine` adds, in the same order, so rankings do
  * not depend on whether a vector came from the cache.
  */
-import type { SparseVector } from '../vectorize/index.ts';
+import { decodeVector, type SparseVector } from '../vectorize/index.ts';
 
 export interface PackedVector {
   /** Number of buckets. */
@@ -118,8 +118,30 @@ export function unpack(p: PackedVector): SparseVector {
   return { indices, values };
 }
 
-export function isPacked(v: PackedVector | SparseVector): v is PackedVector {
+export function isPacked(v: PackedVector | SparseVector | EncodedVector): v is PackedVector {
   return 'gaps' in v;
+}
+
+/**
+ * A vector as a ranking query returns it: vectorize's encoding (a count, the indices, the
+ * float32 values, little-endian) in base64, not decoded. A large corpus's candidates are used
+ * once, for one dot product each: decoding each into typed arrays (~3.5 KB of new objects per
+ * candidate, ~400 candidates per search) only made garbage. `dot` decodes the base64 into one
+ * reused buffer instead; `toSparse` decodes for keeps (the few results).
+ */
+export interface EncodedVector {
+  readonly base64: string;
+}
+
+export function isEncoded(v: PackedVector | SparseVector | EncodedVector): v is EncodedVector {
+  return 'base64' in v;
+}
+
+/** A plain vector of any form (a copy for packed and encoded ones). */
+export function toSparse(v: PackedVector | SparseVector | EncodedVector): SparseVector {
+  if (isPacked(v)) return unpack(v);
+  if (isEncoded(v)) return decodeVector(Buffer.from(v.base64, 'base64'));
+  return v;
 }
 
 /** Bytes held by a packed vector (its buffer). */
@@ -132,7 +154,8 @@ export function packedBytes(p: PackedVector): number {
  * L2-normalised — clamped and NaN-guarded as vectorize's `cosine`; undefined when they share
  * no bucket.
  */
-export function dot(q: SparseVector, p: PackedVector | SparseVector): number | undefined {
+export function dot(q: SparseVector, p: PackedVector | SparseVector | EncodedVector): number | undefined {
+  if (isEncoded(p)) return encodedDot(q, p.base64);
   if (!isPacked(p)) return plainDot(q, p);
   const qi = q.indices;
   const qv = q.values;
@@ -170,6 +193,50 @@ function plainDot(a: SparseVector, b: SparseVector): number | undefined {
     const y = bi[j]!;
     if (x === y) {
       sum += av[i++]! * bv[j++]!;
+      shared = true;
+    } else if (x < y) i++;
+    else j++;
+  }
+  if (!shared) return undefined;
+  if (Number.isNaN(sum)) return 0;
+  return sum > 1 ? 1 : sum < -1 ? -1 : sum;
+}
+
+/** Typed-array views read the encoding's little-endian numbers directly only on a little-endian machine. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/**
+ * The reused decoding buffer (4-byte aligned: its own ArrayBuffer) and its 32-bit views, made
+ * on first use (not at module load, which may run while the start-up snapshot is built).
+ */
+let scratch = Buffer.alloc(0);
+let scratchInts = new Int32Array(0);
+let scratchFloats = new Float32Array(0);
+
+/** `plainDot` of q with a base64-encoded vector, decoded into the scratch buffer (same sums, same order). */
+function encodedDot(q: SparseVector, base64: string): number | undefined {
+  const most = Math.ceil(base64.length / 4) * 3;
+  if (!LITTLE_ENDIAN) return plainDot(q, decodeVector(Buffer.from(base64, 'base64')));
+  if (most > scratch.byteLength) {
+    scratch = Buffer.allocUnsafeSlow(Math.max(16 * 1024, 2 ** Math.ceil(Math.log2(most))));
+    scratchInts = new Int32Array(scratch.buffer, 0, scratch.byteLength >>> 2);
+    scratchFloats = new Float32Array(scratch.buffer, 0, scratch.byteLength >>> 2);
+  }
+  const length = scratch.write(base64, 0, 'base64');
+  const count = length >= 4 ? scratchInts[0]! >>> 0 : -1;
+  // Malformed: decodeVector throws the error that names the problem.
+  if (length !== 4 + 8 * count) return plainDot(q, decodeVector(Buffer.from(base64, 'base64')));
+  const qi = q.indices;
+  const qv = q.values;
+  const valuesAt = 1 + count;
+  let i = 0;
+  let j = 0;
+  let sum = 0;
+  let shared = false;
+  while (i < qi.length && j < count) {
+    const x = qi[i]!;
+    const y = scratchInts[1 + j]!;
+    if (x === y) {
+      sum += qv[i++]! * scratchFloats[valuesAt + j++]!;
       shared = true;
     } else if (x < y) i++;
     else j++;

@@ -25,10 +25,10 @@ import { analyze, vectorize, type SparseVector } from '../vectorize/index.ts';
 import type { Client } from '../store/db.ts';
 import type { MemoryFilter } from '../store/filters.ts';
 import { quoteLexeme, anyOfQuery, allOfQuery } from '../store/lexemes.ts';
-import { candidateSets, corpusStats, type CandidateRef } from '../store/ranking.ts';
+import { candidateEntries, candidateSets, corpusStats, type CandidateRef } from '../store/ranking.ts';
 import { dateFit, dateRanges } from './dates.ts';
 import type { Why } from './model.ts';
-import { dot, isPacked, unpack } from './packed-vector.ts';
+import { dot, toSparse } from './packed-vector.ts';
 import { loadEntries, type RankingEntry, type VectorCache } from './vector-cache.ts';
 import { candidateKeys } from './vector-keys.ts';
 
@@ -186,18 +186,29 @@ export async function rankMemories(
       : stats
         ? { keys: candidateKeys(query, stats.df, stats.selective, dimension), limit: RANKING.vectorCandidates }
         : { keys: queryVector.indices, limit: RANKING.smallCorpus };
-  const sets = await candidateSets(client, filter, lexical, buckets);
-  for (const row of sets.lexical) {
-    refs.set(row.id, row);
-    lexicalScore.set(row.id, row.lexical_score);
-  }
-  for (const row of whole ?? sets.buckets) if (!refs.has(row.id)) refs.set(row.id, row);
-
   // Only a corpus ranked whole is cached: each of its searches reads all of it again. A larger
   // corpus's candidates are specific to the query; caching them packed and evicting them again
   // cost more than the few hits saved (measured at 100,000 memories over HTTP: Sage CPU per
-  // search 27–29 → 25 ms, peak RSS 134 → 113 MiB).
-  const entries = await loadEntries(client, filter.tenant, refs.values(), vectors, whole !== undefined);
+  // search 27–29 → 25 ms, peak RSS 134 → 113 MiB). So a large corpus's candidates come with
+  // their entries in the candidate query itself (one round trip, no second lookup by id), their
+  // vectors left encoded until the dot product (packed-vector.ts, EncodedVector).
+  let entries: Map<string, RankingEntry>;
+  if (whole === undefined && (stats === undefined || stats.n > RANKING.smallCorpus)) {
+    entries = new Map();
+    for (const row of await candidateEntries(client, filter, lexical, buckets)) {
+      refs.set(row.id, row);
+      if (row.lexical_score !== null) lexicalScore.set(row.id, row.lexical_score);
+      entries.set(row.id, { vector: { base64: row.vector }, sessionId: row.session_id, createdAt: row.created_at_ms, contentHash: row.content_hash });
+    }
+  } else {
+    const sets = await candidateSets(client, filter, lexical, buckets);
+    for (const row of sets.lexical) {
+      refs.set(row.id, row);
+      lexicalScore.set(row.id, row.lexical_score);
+    }
+    for (const row of whole ?? sets.buckets) if (!refs.has(row.id)) refs.set(row.id, row);
+    entries = await loadEntries(client, filter.tenant, refs.values(), vectors, whole !== undefined);
+  }
   const candidates = new Map<string, RankingEntry>();
   const similarity = new Map<string, number>();
   for (const id of refs.keys()) {
@@ -259,7 +270,7 @@ export async function rankMemories(
         lexical_score: lexicalScore.has(id) ? round(lexicalScore.get(id)!) : null,
         vector_similarity: similarity.has(id) ? round(similarity.get(id)!) : null,
       },
-      vector: isPacked(c.vector) ? unpack(c.vector) : c.vector,
+      vector: toSparse(c.vector),
       contentHash: c.contentHash,
       createdAt: new Date(c.createdAt),
     };

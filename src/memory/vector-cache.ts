@@ -16,11 +16,14 @@
 import type { Client } from '../store/db.ts';
 import { rankingEntries, type CandidateRef } from '../store/ranking.ts';
 import { decodeVector, type SparseVector } from '../vectorize/index.ts';
-import { isPacked, pack, packedBytes, type PackedVector } from './packed-vector.ts';
+import { isEncoded, isPacked, pack, packedBytes, type EncodedVector, type PackedVector } from './packed-vector.ts';
 
 export interface RankingEntry {
-  /** Packed when the entry is cached (packed-vector.ts), plain otherwise. */
-  vector: PackedVector | SparseVector;
+  /**
+   * Packed when the entry is cached (packed-vector.ts), plain when fetched for one search, still
+   * encoded for a large corpus's candidates (used once each: packed-vector.ts, EncodedVector).
+   */
+  vector: PackedVector | SparseVector | EncodedVector;
   sessionId: string | null;
   /** created_at in epoch milliseconds. */
   createdAt: number;
@@ -42,10 +45,14 @@ interface Slot {
   bytes: number;
 }
 
+function vectorBytes(v: RankingEntry['vector']): number {
+  if (isPacked(v)) return packedBytes(v);
+  if (isEncoded(v)) return v.base64.length;
+  return v.indices.byteLength + v.values.byteLength;
+}
+
 function sizeOf(entry: RankingEntry): number {
-  return (
-(isPacked(entry.vector) ? packedBytes(entry.vector) : entry.vector.indices.byteLength + entry.vector.values.byteLength) + entry.contentHash.byteLength + 2 * (entry.sessionId?.length ?? 0) + ENTRY_OVERHEAD_BYTES
-  );
+  return vectorBytes(entry.vector) + entry.contentHash.byteLength + 2 * (entry.sessionId?.length ?? 0) + ENTRY_OVERHEAD_BYTES;
 }
 
 export class VectorCache {

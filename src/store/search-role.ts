@@ -33,39 +33,16 @@ export function enterSearchRoleSql(role: string): string {
                  THEN set_config('role', ${role}, true) END AS role`;
 }
 
-/**
- * Back to the runtime role (row-level security) for everything after ranking; with `seqscan`
- * (what asSearchRole saw before it switched), enable_seqscan is restored in the same round trip.
- */
-export async function leaveSearchRole(client: Client, seqscan?: string): Promise<void> {
-  if (seqscan === undefined) await client.query(`SELECT set_config('role', $1, true)`, [RUNTIME_ROLE]);
-  else await client.query(`SELECT set_config('role', $1, true), set_config('enable_seqscan', $2, true)`, [RUNTIME_ROLE, seqscan]);
+/** Back to the runtime role (row-level security) for everything after ranking. */
+export async function leaveSearchRole(client: Client): Promise<void> {
+  await client.query(`SELECT set_config('role', $1, true)`, [RUNTIME_ROLE]);
 }
 
-/**
- * Runs ranking queries as sage_search when available, and always returns to sage_runtime.
- *
- * Ranking runs with enable_seqscan off (switched in the same round trip as the role, restored
- * on the way back). Every ranking query has an index that answers it (the scoped GIN indexes,
- * the (tenant, project, created_at) index, the primary key), but with a LIMIT and a
- * generous row estimate the planner would rather scan the table until the limit is reached:
- * the bucket query of a typo ("vector_keys && {13 common 3-grams} LIMIT 200") ran as a
- * sequential scan that detoasted each row's bucket list (54 ms at 100,000 memories instead of
- * ~1 ms through the index), and a small project ranked whole was read by scanning the whole
- * table. Only plans change: every ranking query returns the same rows in the same order
- * (LIMITs without ORDER BY read in physical order either way: a bitmap heap scan visits pages in
- * order, as a sequential scan does).
- */
+/** Runs ranking queries as sage_search when available, and always returns to sage_runtime. */
 export async function asSearchRole<T>(client: Client, work: () => Promise<T>): Promise<T> {
-  const res = await client.query<{ role: string | null; seqscan: string }>(
-    `SELECT r.role, r.seqscan, CASE WHEN r.role IS NOT NULL THEN set_config('enable_seqscan', 'off', true) END AS off
-     FROM (SELECT current_setting('enable_seqscan') AS seqscan, (${enterSearchRoleSql('$1')}) AS role OFFSET 0) r`,
-    [SEARCH_ROLE],
-  );
-  const row = res.rows[0];
-  if (row?.role !== SEARCH_ROLE) return work();
-  // On an error the transaction is aborted and rolled back, which undoes the SET LOCALs too.
+  if (!(await enterSearchRole(client))) return work();
+  // On an error the transaction is aborted and rolled back, which undoes the SET LOCAL too.
   const result = await work();
-  await leaveSearchRole(client, row.seqscan);
+  await leaveSearchRole(client);
   return result;
 }

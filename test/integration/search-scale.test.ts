@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { MemoryService } from '../../src/memory/service.ts';
 import { Database } from '../../src/store/db.ts';
 import { Params, scopeSql } from '../../src/store/filters.ts';
+import { candidateEntries, candidateSets, rankingEntries } from '../../src/store/ranking.ts';
 import { asSearchRole, enterSearchRole, leaveSearchRole } from '../../src/store/search-role.ts';
+import { vectorize } from '../../src/vectorize/index.ts';
 import { adminQuery, createTestDatabase } from '../helpers/postgres.ts';
 import { serviceFixture } from '../helpers/service.ts';
 
@@ -140,4 +142,51 @@ test('a cached vector is never used for another version of its row', async (t) =
   assert.ok((page.results[0]?.why.vector_similarity ?? 0) > 0.3, 'similarity comes from the new vector, not the cached old one');
   const old = await service.search(caller, { query: 'cache key row version' });
   assert.ok((old.results[0]?.why.vector_similarity ?? 0) < 0.3, 'the old text no longer matches by similarity');
+});
+
+test('candidateEntries returns the candidate sets of candidateSets, in their order, with the entries rankingEntries gives', async (t) => {
+  const { service, caller, db } = await serviceFixture(t);
+  const more = ['pgbouncer pool size tuning for the api', 'the pool of workers drains the queue', 'pgbouncer auth_query and the users table'];
+  for (const [i, content] of [...NOTES, ...more].entries()) {
+    await service.save(caller, i % 2 === 0 ? { kind: 'turn', userText: 'a question', content, session: 'session-1' } : { kind: 'note', content });
+  }
+  await service.save({ tenant: 'bob', project: caller.project }, { kind: 'note', content: 'pgbouncer pool of bob' });
+  const filter = { tenant: caller.tenant, projects: [caller.project] };
+  const lexical = {
+    anyQuery: `'pgbouncer' | 'pool'`,
+    termQueries: [`'pgbouncer'`, `'pool'`],
+    weights: [2, 1],
+    limit: 3,
+    labelWeights: [0.1, 0.2, 0.7, 1] as const,
+    normalization: 1,
+    scanLimit: 100,
+  };
+  const keys = vectorize('pgbouncer users table', { dimension: service.dimension }).indices;
+  await db.tx(caller.tenant, (client) =>
+    asSearchRole(client, async () => {
+      for (const [lex, buckets] of [
+        [lexical, { keys, limit: 4 }],
+        [lexical, undefined],
+        [undefined, { keys, limit: 50 }],
+      ] as const) {
+        const sets = await candidateSets(client, filter, lex, buckets);
+        const expected = [...sets.lexical.map((r) => ({ id: r.id, version: r.version, score: r.lexical_score as number | null }))];
+        for (const r of sets.buckets) if (!expected.some((e) => e.id === r.id)) expected.push({ id: r.id, version: r.version, score: null });
+        assert.ok(expected.length > 0);
+        const got = await candidateEntries(client, filter, lex, buckets);
+        assert.deepEqual(
+          got.map((r) => ({ id: r.id, version: r.version, score: r.lexical_score })),
+          expected,
+        );
+        const entries = new Map((await rankingEntries(client, caller.tenant, expected.map((e) => e.id))).map((e) => [e.id, e]));
+        for (const r of got) {
+          const e = entries.get(r.id)!;
+          assert.equal(r.session_id, e.session_id);
+          assert.equal(r.created_at_ms, e.created_at.getTime());
+          assert.deepEqual(Buffer.from(r.content_hash), Buffer.from(e.content_hash));
+          assert.deepEqual(Buffer.from(r.vector, 'base64'), Buffer.from(e.vector));
+        }
+      }
+    }),
+  );
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dot, pack, packedBytes, unpack } from '../../src/memory/packed-vector.ts';
-import { cosine, DEFAULT_DIMENSION, vectorize, type SparseVector } from '../../src/vectorize/index.ts';
+import { dot, pack, packedBytes, toSparse, unpack } from '../../src/memory/packed-vector.ts';
+import { cosine, DEFAULT_DIMENSION, encodeVector, vectorize, type SparseVector } from '../../src/vectorize/index.ts';
 
 const TEXTS = [
   'Postgres connection pooling with pgbouncer: transaction mode breaks prepared statements',
@@ -67,4 +67,30 @@ test('+0 and -0 stay distinct values', () => {
 test('a typical memory vector packs into well under half its plain size', () => {
   const v = vectorize(TEXTS[0]!.repeat(3) + ' ' + TEXTS[1], { dimension: DEFAULT_DIMENSION });
   assert.ok(packedBytes(pack(v)) < 0.5 * (v.indices.byteLength + v.values.byteLength), `${packedBytes(pack(v))} bytes packed, ${v.indices.byteLength + v.values.byteLength} plain`);
+});
+
+test('an encoded vector (base64, as ranking queries return it) gives cosine to the bit, and decodes whole', () => {
+  const vectors = TEXTS.map((t) => vectorize(t, { dimension: DEFAULT_DIMENSION }));
+  for (const q of vectors) {
+    for (const d of vectors) {
+      const encoded = { base64: Buffer.from(encodeVector(d)).toString('base64') };
+      const shared = q.indices.some((i) => d.indices.includes(i));
+      const got = dot(q, encoded);
+      if (!shared) assert.equal(got, undefined);
+      else assert.equal(got, cosine(q, d));
+      assert.deepEqual(toSparse(encoded), d);
+    }
+  }
+  // A vector larger than the reused decoding buffer, then a small one again.
+  const big = normalized(Array.from({ length: 5000 }, (_, i) => i * 3), Array.from({ length: 5000 }, (_, i) => (i % 7) + 1));
+  assert.equal(dot(big, { base64: Buffer.from(encodeVector(big)).toString('base64') }), cosine(big, big));
+  const small = vectors[0]!;
+  assert.equal(dot(small, { base64: Buffer.from(encodeVector(small)).toString('base64') }), cosine(small, small));
+});
+
+test('a malformed encoded vector is refused with the decoder\'s error', () => {
+  const q = vectorize('pgbouncer', { dimension: DEFAULT_DIMENSION });
+  const bytes = encodeVector(q);
+  assert.throws(() => dot(q, { base64: Buffer.from(bytes.subarray(0, bytes.length - 4)).toString('base64') }), /decodeVector: header says/);
+  assert.throws(() => dot(q, { base64: '' }), /too short/);
 });
