@@ -36,8 +36,48 @@ export interface VectorSettings {
 }
 
 /** Whitespace differences do not make a memory new. */
-function canonical(text: string): string {
-  return text.normalize('NFKC').replace(/\s+/g, ' ').trim();
+export function canonical(text: string): string {
+  return collapseWhitespace(text.normalize('NFKC'));
+}
+
+/** JavaScript's \s (and what trim() removes): WhiteSpace and LineTerminator. */
+function isSpace(c: number): boolean {
+  if (c < 0x80) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+/**
+ * `text.replace(/\s+/g, ' ').trim()`, by one scan that returns the text itself when it is
+ * already collapsed (the common case): the regular expression cost ~13 µs per imported memory.
+ */
+export function collapseWhitespace(text: string): string {
+  const n = text.length;
+  let i = 0;
+  while (i < n && isSpace(text.charCodeAt(i))) i++;
+  let out = '';
+  let from = i; // start of the text not yet copied to out
+  let changed = i > 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (!isSpace(c)) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < n && isSpace(text.charCodeAt(j))) j++;
+    if (j === n) {
+      // Trailing whitespace: dropped.
+      out += text.slice(from, i);
+      return out;
+    }
+    if (c !== 0x20 || j > i + 1) {
+      out += text.slice(from, i) + ' ';
+      from = j;
+      changed = true;
+    }
+    i = j;
+  }
+  return changed ? out + text.slice(from) : text;
 }
 
 export function contentHash(kind: Kind, userText: string | null, content: string): Uint8Array {

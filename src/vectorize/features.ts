@@ -55,34 +55,117 @@ export interface FeatureCounts {
 }
 
 /**
+ * Distinct ASCII 3-grams (packed by `packGram`) with their counts, in first-occurrence order,
+ * counted in an open-addressing table over typed arrays: a Map's two lookups per occurrence
+ * were most of counting's cost. The table is reused from call to call (the vectorizer is
+ * synchronous), so `grams` and `counts` are valid until the next call only.
+ */
+export interface GramCounts {
+  grams: Int32Array;
+  counts: Int32Array;
+  size: number;
+}
+
+let gramSlots = new Int32Array(1024); // position in gramOrder + 1, or 0 when empty
+let gramShift = 22; // 32 − log2(gramSlots.length)
+let gramOrder = new Int32Array(512);
+let gramCounts = new Int32Array(512);
+let gramSlotOf = new Int32Array(512);
+const GRAMS: GramCounts = { grams: gramOrder, counts: gramCounts, size: 0 };
+
+function gramSlot(packed: number): number {
+  const mask = gramSlots.length - 1;
+  let slot = Math.imul(packed, 0x9e3779b1) >>> gramShift;
+  for (;;) {
+    const at = gramSlots[slot]!;
+    if (at === 0 || gramOrder[at - 1] === packed) return slot;
+    slot = (slot + 1) & mask;
+  }
+}
+
+/** Doubles the table (and the entry arrays) and re-inserts the entries counted so far. */
+function growGrams(size: number): void {
+  gramSlots = new Int32Array(gramSlots.length * 2);
+  gramShift--;
+  const order = new Int32Array(gramOrder.length * 2);
+  const counts = new Int32Array(gramCounts.length * 2);
+  order.set(gramOrder.subarray(0, size));
+  counts.set(gramCounts.subarray(0, size));
+  gramOrder = order;
+  gramCounts = counts;
+  gramSlotOf = new Int32Array(order.length);
+  for (let i = 0; i < size; i++) {
+    const slot = gramSlot(gramOrder[i]!);
+    gramSlots[slot] = i + 1;
+    gramSlotOf[i] = slot;
+  }
+}
+
+function countGram(packed: number, size: number): number {
+  const slot = gramSlot(packed);
+  const at = gramSlots[slot]!;
+  if (at !== 0) {
+    gramCounts[at - 1]!++;
+    return size;
+  }
+  gramOrder[size] = packed;
+  gramCounts[size] = 1;
+  gramSlotOf[size] = slot;
+  gramSlots[slot] = size + 1;
+  if (2 * (size + 1) >= gramOrder.length) growGrams(size + 1);
+  return size + 1;
+}
+
+/** The ASCII 3-grams of the n-gram words that are ASCII (the others are counted by countFeatures). */
+export function countAsciiGrams(ngramWords: readonly string[]): GramCounts {
+  // Empty the slots the previous call used.
+  for (let i = 0; i < GRAMS.size; i++) gramSlots[gramSlotOf[i]!] = 0;
+  let size = 0;
+  for (const word of ngramWords) {
+    if (!isAscii(word)) continue;
+    let a = CARET;
+    let b = word.charCodeAt(0);
+    for (let i = 1; i <= word.length; i++) {
+      const c = i < word.length ? word.charCodeAt(i) : DOLLAR;
+      size = countGram(packGram(a, b, c), size);
+      a = b;
+      b = c;
+    }
+  }
+  GRAMS.grams = gramOrder;
+  GRAMS.counts = gramCounts;
+  GRAMS.size = size;
+  return GRAMS;
+}
+
+/** Counts the terms (prefix "w:"), in first-occurrence order. */
+export function countTerms(terms: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const term of terms) count(counts, term);
+  return counts;
+}
+
+/** Counts the 3-grams of non-ASCII n-gram words as strings of code points (prefix "g:"), in first-occurrence order. */
+export function countOtherGrams(ngramWords: readonly string[]): Map<string, number> {
+  const otherGrams = new Map<string, number>();
+  for (const word of ngramWords) {
+    if (isAscii(word)) continue;
+    const chars = Array.from('^' + word + '$');
+    for (let i = 0; i + NGRAM_SIZE <= chars.length; i++) count(otherGrams, chars[i]! + chars[i + 1]! + chars[i + 2]!);
+  }
+  return otherGrams;
+}
+
+/**
  * Counts the features of tokenised text. Counting happens on bare terms and packed n-grams;
  * prefixed strings are built (or hashed) once per distinct feature only, which keeps
  * megabyte inputs fast.
  */
 export function countFeatures(lexed: Lexed): FeatureCounts {
-  const terms = new Map<string, number>();
-  for (const term of lexed.terms) count(terms, term);
-
-  // ASCII words (the common case) count their n-grams as packed integers; others as strings
-  // of code points.
+  const grams = countAsciiGrams(lexed.ngramWords);
   const asciiGrams = new Map<number, number>();
-  const otherGrams = new Map<string, number>();
-  for (const word of lexed.ngramWords) {
-    if (isAscii(word)) {
-      let a = CARET;
-      let b = word.charCodeAt(0);
-      for (let i = 1; i <= word.length; i++) {
-        const c = i < word.length ? word.charCodeAt(i) : DOLLAR;
-        count(asciiGrams, packGram(a, b, c));
-        a = b;
-        b = c;
-      }
-    } else {
-      const chars = Array.from('^' + word + '$');
-      for (let i = 0; i + NGRAM_SIZE <= chars.length; i++) count(otherGrams, chars[i]! + chars[i + 1]! + chars[i + 2]!);
-    }
-  }
-  return { terms, asciiGrams, otherGrams };
+  for (let i = 0; i < grams.size; i++) asciiGrams.set(grams.grams[i]!, grams.counts[i]!);
+  return { terms: countTerms(lexed.terms), asciiGrams, otherGrams: countOtherGrams(lexed.ngramWords) };
 }
 
 /** Sublinear term frequency: a feature said five times counts more than once, not five times more. */

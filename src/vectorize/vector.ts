@@ -12,7 +12,7 @@
  * expectation instead of always adding up, so collisions add noise around zero rather than
  * a positive bias to every dot product (the inner product stays unbiased).
  */
-import { countFeatures, ngramWeight, termWeight } from './features.ts';
+import { countAsciiGrams, countOtherGrams, countTerms, ngramWeight, termWeight } from './features.ts';
 import { FEATURE_HASHES, featureHashes, gramHashes, hash32, HASH_SEED } from './hash.ts';
 import { lex, type Lexed } from './tokenize.ts';
 
@@ -83,13 +83,18 @@ const COLON = 0x3a;
 export function vectorizeLexed(lexed: Lexed, options?: Partial<VectorizerOptions>): SparseVector {
   const { dimension } = resolveOptions(options);
   const mask = dimension - 1;
-  const { terms, asciiGrams, otherGrams } = countFeatures(lexed);
+  // The same counts as countFeatures, in the same order; ASCII n-grams without a Map.
+  const terms = countTerms(lexed.terms);
+  const otherGrams = countOtherGrams(lexed.ngramWords);
+  const asciiGrams = countAsciiGrams(lexed.ngramWords);
   const table = BucketTable.forFeatures(terms.size + asciiGrams.size + otherGrams.size);
   for (const [term, tf] of terms) {
     featureHashes(W, COLON, term);
     table.add(FEATURE_HASHES[0]! & mask, FEATURE_HASHES[1]! >>> 31 === 1 ? -termWeight(tf) : termWeight(tf));
   }
-  for (const [packed, tf] of asciiGrams) {
+  for (let i = 0; i < asciiGrams.size; i++) {
+    const packed = asciiGrams.grams[i]!;
+    const tf = asciiGrams.counts[i]!;
     gramHashes(G, COLON, packed);
     table.add(FEATURE_HASHES[0]! & mask, FEATURE_HASHES[1]! >>> 31 === 1 ? -ngramWeight(tf) : ngramWeight(tf));
   }
