@@ -18,7 +18,7 @@
 // (bench/lib/postgres.ts), or DATABASE_URL's server when set.
 // With --json, one line per size (GUIDE.md §4):
 //   {"size":N,"import_per_s":x,"search_p50_ms":x,"search_p95_ms":x,"save_p95_ms":x,"context_p95_ms":x,"rss_mib":x,"bytes_per_memory":x,...}
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,6 +133,12 @@ interface SizeResult {
   service_context_p95_ms: number;
   rss_end_mib: number | null;
   import_seconds: number | null;
+  /**
+   * CPU per imported memory in ms: this process (reading, parsing, deriving, sending) and the
+   * import's PostgreSQL backends (from /proc; null when the server is not local).
+   */
+  import_cpu_sage_ms: number | null;
+  import_cpu_pg_ms: number | null;
   vacuum_seconds: number | null;
   memories: number;
   queries: number;
@@ -183,11 +189,18 @@ async function runSize(size: number, opts: Options): Promise<SizeResult> {
     // 1. Import through Sage's import path (skipped with --reuse-db: a database loaded before).
     let importSeconds = Number.NaN;
     let vacuumSeconds = Number.NaN;
+    let importCpuSage = Number.NaN;
+    let importCpuPg = Number.NaN;
     if (opts.reuseDb) {
       const n = (await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM memories')).rows[0]!.n;
       progress(`${size}: reusing database ${opts.reuseDb} (${n} memories; import not measured)`);
     } else {
       progress(`${size}: importing`);
+      // The import's backends: this process's pool (any new ones start from zero CPU).
+      const poolBackends = async () =>
+        (await db.pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'sage-bench-scale'`)).rows.map((r) => r.pid);
+      const pg0 = (await poolBackends()).reduce((sum, pid) => sum + cpuMs(pid), 0);
+      const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       let lastReport = t0;
       const summary = await importJsonl({ db, tenant: TENANT, dimension: DEFAULT_DIMENSION }, createReadStream(files.jsonl, { highWaterMark: 1 << 20 }), {
@@ -200,6 +213,10 @@ async function runSize(size: number, opts: Options): Promise<SizeResult> {
         },
       });
       importSeconds = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      importCpuSage = (cpu.user + cpu.system) / 1000 / size;
+      const backends = await poolBackends();
+      if (backends.length > 0 && existsSync(`/proc/${backends[0]}/stat`)) importCpuPg = (backends.reduce((sum, pid) => sum + cpuMs(pid), 0) - pg0) / size;
       if (summary.imported !== size) throw new Error(`imported ${summary.imported} of ${size} memories (duplicates ${summary.duplicates}, skipped ${summary.skipped})`);
       progress(`${size}: imported in ${importSeconds.toFixed(1)}s (${Math.round(size / importSeconds)}/s); vacuum analyze`);
       const v0 = performance.now();
@@ -326,6 +343,8 @@ async function runSize(size: number, opts: Options): Promise<SizeResult> {
       service_context_p95_ms: latency(contextServiceMs).p95,
       rss_end_mib: rss ? round(rss.rssMiB, 1) : null,
       import_seconds: Number.isNaN(importSeconds) ? null : round(importSeconds, 1),
+      import_cpu_sage_ms: Number.isNaN(importCpuSage) ? null : round(importCpuSage, 3),
+      import_cpu_pg_ms: Number.isNaN(importCpuPg) ? null : round(importCpuPg, 3),
       vacuum_seconds: Number.isNaN(vacuumSeconds) ? null : round(vacuumSeconds, 1),
       memories: n,
       queries: files.queries.length,
@@ -364,6 +383,7 @@ function printHuman(r: SizeResult): void {
     row('get_context p95 (HTTP / service)', `${ms(r.context_p95_ms)} / ${ms(r.service_context_p95_ms)}`, '', null),
     row('Sage RSS peak / end (serve)', r.rss_mib === null ? '—' : `${r.rss_mib} / ${r.rss_end_mib} MiB`, `≤ ${TARGETS.rssMiB} MiB`, r.rss_mib === null ? null : r.rss_mib <= TARGETS.rssMiB),
     row('PostgreSQL bytes per memory', `${r.bytes_per_memory}`, '', null),
+    row('CPU per imported memory: Sage / PG', r.import_cpu_sage_ms === null ? '—' : `${r.import_cpu_sage_ms} / ${r.import_cpu_pg_ms ?? '—'} ms`, '', null),
     row('CPU per HTTP search: Sage / PG', r.search_cpu_sage_ms === null ? '—' : `${r.search_cpu_sage_ms} / ${r.search_cpu_pg_ms} ms`, '', null),
     row('known answer in top 10', `${r.known_hit_at_10}`, '', null),
     `  by flavour: ${JSON.stringify(r.known_hit_at_10_by_flavour)}; import ${r.import_seconds}s, vacuum analyze ${r.vacuum_seconds}s; sage: ${r.sage_command}`,
