@@ -25,12 +25,14 @@ import { analyze, vectorize, type SparseVector } from '../vectorize/index.ts';
 import type { Client } from '../store/db.ts';
 import type { MemoryFilter } from '../store/filters.ts';
 import { quoteLexeme, anyOfQuery, allOfQuery } from '../store/lexemes.ts';
-import { candidateEntries, candidateSets, corpusStats, type CandidateRef } from '../store/ranking.ts';
+import { candidateEntries, candidateSets, corpusStats, termFrequencies, type CandidateRef } from '../store/ranking.ts';
+import { corpusFilter } from '../store/filters.ts';
 import { dateFit, dateRanges } from './dates.ts';
 import type { Why } from './model.ts';
 import { dot, toSparse } from './packed-vector.ts';
 import { loadEntries, type RankingEntry, type VectorCache } from './vector-cache.ts';
 import { candidateKeys } from './vector-keys.ts';
+import { StatsCache } from './stats-cache.ts';
 
 export const STRATEGIES = ['hybrid', 'lexical', 'vector', 'recent'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -69,6 +71,12 @@ export const RANKING = {
   dfCap: 1_000,
   /** The corpus size is counted up to this many memories (an index-only scan of this length). */
   corpusCap: 50_000,
+  /**
+   * A large corpus's size and its common terms' frequencies (at least statsMinDf) are kept this
+   * long between searches (stats-cache.ts: the trade-off).
+   */
+  statsTtlMs: 30_000,
+  statsMinDf: 100,
   /** Terms in more than this share of the corpus are scored but do not select candidates. */
   commonTermShare: 0.25,
   /** Selecting terms are the rarest whose document frequencies add up to at most this. */
@@ -106,12 +114,52 @@ interface TermStats {
   whole: CandidateRef[] | undefined;
 }
 
-async function termStats(client: Client, filter: MemoryFilter, terms: readonly string[], wantWhole: boolean): Promise<TermStats> {
+/**
+ * Kept statistics per service: keyed by its vector cache, the one ranking state a service
+ * passes in (so two services — two databases — never share statistics).
+ */
+const statsCaches = new WeakMap<VectorCache, StatsCache>();
+
+function statsCacheOf(vectors: VectorCache | undefined): StatsCache | undefined {
+  if (!vectors) return undefined;
+  let cache = statsCaches.get(vectors);
+  if (!cache) statsCaches.set(vectors, (cache = new StatsCache({ ttlMs: RANKING.statsTtlMs, minDf: RANKING.statsMinDf })));
+  return cache;
+}
+
+/** Corpus size and document frequencies: kept ones for a large corpus (stats-cache.ts), the rest counted. */
+async function counts(
+  client: Client,
+  filter: MemoryFilter,
+  unique: readonly string[],
+  termQueries: readonly string[],
+  wantWhole: boolean,
+  cache: StatsCache | undefined,
+): Promise<{ n: number; dfs: number[]; whole: CandidateRef[] | undefined }> {
+  const corpus = corpusFilter(filter);
+  const scope = JSON.stringify([corpus.tenant, corpus.projects ?? null]);
+  const kept = cache?.get(scope);
+  if (kept) {
+    const missing = unique.flatMap((term, i) => (kept.dfs.has(term) ? [] : [i]));
+    const counted = await termFrequencies(client, filter, missing.map((i) => termQueries[i]!), RANKING.dfCap);
+    const fresh = new Map(missing.map((i, k) => [unique[i]!, counted[k]!]));
+    cache!.addFrequencies(scope, fresh);
+    return { n: kept.n, dfs: unique.map((term) => kept.dfs.get(term) ?? fresh.get(term)!), whole: undefined };
+  }
+  const stats = await corpusStats(client, filter, termQueries, RANKING.corpusCap, RANKING.dfCap, wantWhole ? RANKING.smallCorpus : undefined);
+  if (cache && stats.n > RANKING.smallCorpus) {
+    cache.setSize(scope, stats.n);
+    cache.addFrequencies(scope, unique.map((term, i) => [term, stats.dfs[i]!]));
+  }
+  return stats;
+}
+
+async function termStats(client: Client, filter: MemoryFilter, terms: readonly string[], wantWhole: boolean, cache: StatsCache | undefined): Promise<TermStats> {
   const tf = new Map<string, number>();
   for (const t of terms) tf.set(t, (tf.get(t) ?? 0) + 1);
   const unique = [...tf.keys()];
   const termQueries = unique.map(quoteLexeme);
-  const { n, dfs, whole } = await corpusStats(client, filter, termQueries, RANKING.corpusCap, RANKING.dfCap, wantWhole ? RANKING.smallCorpus : undefined);
+  const { n, dfs, whole } = await counts(client, filter, unique, termQueries, wantWhole, cache);
   const out: TermStats = { n, termQueries: [], weights: [], df: new Map(), selective: [], candidateQuery: undefined, whole };
   const known: { term: string; df: number }[] = [];
   unique.forEach((term, i) => {
@@ -163,7 +211,7 @@ export async function rankMemories(
 
   // Round trips: the corpus statistics (with every memory of a corpus ranked whole), then the
   // lexical and bucket candidates together, then the entries not cached.
-  const stats = terms.length > 0 ? await termStats(client, filter, terms, strategy !== 'lexical') : undefined;
+  const stats = terms.length > 0 ? await termStats(client, filter, terms, strategy !== 'lexical', statsCacheOf(vectors)) : undefined;
   const queryVector = vectorize(query, { dimension });
   // A small corpus is ranked whole: its vector candidates are the memories sharing any bucket
   // with the query, which the cosine loop below decides, over every memory in scope.

@@ -114,6 +114,25 @@ export async function corpusStats(
   };
 }
 
+/**
+ * Only the document frequencies of `corpusStats` (for a corpus whose size is known already:
+ * memory/stats-cache.ts).
+ */
+export async function termFrequencies(client: Client, filter: MemoryFilter, termQueries: readonly string[], dfCap: number): Promise<number[]> {
+  if (termQueries.length === 0) return [];
+  const params = new Params();
+  const corpus = corpusFilter(filter);
+  const where = filterSql(corpus, params);
+  const scope = scopeSql(corpus, params);
+  const res = await client.query<{ dfs: number[] }>(
+    `SELECT ARRAY(SELECT (SELECT count(*) FROM (SELECT 1 FROM memories m WHERE ${where} AND ${scope} AND m.lexemes @@ x.q LIMIT ${params.add(dfCap)}) c)::int
+                  FROM unnest(${params.add(termQueries)}::tsquery[]) WITH ORDINALITY AS x(q, i) ORDER BY x.i) AS dfs`,
+    params.values,
+  );
+  const row = res.rows[0];
+  return termQueries.map((_, i) => row?.dfs[i] ?? 0);
+}
+
 export interface LexicalQuery {
   /** The tsquery that selects candidates. */
   anyQuery: string;

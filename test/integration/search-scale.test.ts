@@ -190,3 +190,28 @@ test('candidateEntries returns the candidate sets of candidateSets, in their ord
     }),
   );
 });
+
+test('a large corpus keeps its statistics between searches, and a word saved meanwhile is found at once', async (t) => {
+  const { service, caller, db } = await serviceFixture(t);
+  for (const content of NOTES) await service.save(caller, { kind: 'note', content });
+  // Past RANKING.smallCorpus: copies of the notes (new ids and hashes, same words and vectors).
+  await db.pool.query(
+    `INSERT INTO memories (tenant, id, project, session_id, kind, user_text, content, tags, metadata, content_hash, vector, vector_keys, lexemes, vectorizer_version, created_at, updated_at)
+     SELECT m.tenant, gen_random_uuid(), m.project, m.session_id, m.kind, m.user_text, m.content || ' #' || g, m.tags, m.metadata,
+            sha256(m.content_hash || int4send(g)), m.vector, m.vector_keys, m.lexemes, m.vectorizer_version, m.created_at - g * interval '1 minute', m.updated_at
+     FROM memories m CROSS JOIN generate_series(1, 230) g`,
+  );
+  const before = await service.search(caller, { query: 'pgbouncer pool mode' });
+  assert.ok(before.results.length > 0);
+  const again = await service.search(caller, { query: 'pgbouncer pool mode' });
+  assert.deepEqual(
+    again.results.map((h) => [h.id, h.score]),
+    before.results.map((h) => [h.id, h.score]),
+    'kept statistics give the same ranking as counted ones',
+  );
+  assert.equal((await service.search(caller, { query: 'zanzibarix pool' })).results[0]?.why.lexical_rank, 1); // 'pool' only: zanzibarix is unknown
+  const saved = await service.save(caller, { kind: 'note', content: 'the zanzibarix proxy replaces pgbouncer' });
+  const page = await service.search(caller, { query: 'zanzibarix' });
+  assert.equal(page.results[0]?.id, saved.id);
+  assert.ok(page.results[0]?.why.lexical_rank === 1, 'a rare word is counted on every search, not taken from the kept statistics');
+});
