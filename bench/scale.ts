@@ -145,6 +145,9 @@ interface SizeResult {
   /** CPU per search over HTTP (clock ticks of 10 ms summed over all searches): Sage, PostgreSQL. */
   search_cpu_sage_ms: number | null;
   search_cpu_pg_ms: number | null;
+  /** CPU per save_conversation over HTTP, counted the same way: Sage, PostgreSQL. */
+  save_cpu_sage_ms: number | null;
+  save_cpu_pg_ms: number | null;
   sage_command: string;
   known_hit_at_10: number;
   known_hit_at_10_by_flavour: Record<string, number>;
@@ -288,13 +291,19 @@ async function runSize(size: number, opts: Options): Promise<SizeResult> {
     const fresh = (text: string) => (opts.reuseDb ? `${text}\n(run ${new Date().toISOString()})` : text);
     const saveHttpMs: number[] = [];
     const saveServiceMs: number[] = [];
+    let saveSageCpu = 0;
+    let savePgCpu = 0;
     for (let i = 0; i < opts.saves; i++) {
       const m = files.extra[i]!;
       if (served) {
+        const sage0 = cpuMs(served.pid);
+        const pg0 = serveBackends.reduce((sum, pid) => sum + cpuMs(pid), 0);
         const r = await timed(() =>
           callTool(served!, 'save_conversation', { user_prompt: m.user_prompt ?? '', assistant_response: fresh(m.content), session: m.session, project: m.project, tags: m.tags }),
         );
         saveHttpMs.push(r.ms);
+        saveSageCpu += cpuMs(served.pid) - sage0;
+        savePgCpu += serveBackends.reduce((sum, pid) => sum + cpuMs(pid), 0) - pg0;
       }
       const s = files.extra[opts.saves + i]!;
       const r = await timed(() =>
@@ -350,6 +359,8 @@ async function runSize(size: number, opts: Options): Promise<SizeResult> {
       queries: files.queries.length,
       search_cpu_sage_ms: served ? round(httpSageCpu / httpMs.length, 2) : null,
       search_cpu_pg_ms: served ? round(httpPgCpu / httpMs.length, 2) : null,
+      save_cpu_sage_ms: served ? round(saveSageCpu / saveHttpMs.length, 2) : null,
+      save_cpu_pg_ms: served ? round(savePgCpu / saveHttpMs.length, 2) : null,
       sage_command: served ? served.command : 'none (--no-http)',
       known_hit_at_10: round(hits / files.queries.length, 3),
       known_hit_at_10_by_flavour: by,
@@ -385,6 +396,7 @@ function printHuman(r: SizeResult): void {
     row('PostgreSQL bytes per memory', `${r.bytes_per_memory}`, '', null),
     row('CPU per imported memory: Sage / PG', r.import_cpu_sage_ms === null ? '—' : `${r.import_cpu_sage_ms} / ${r.import_cpu_pg_ms ?? '—'} ms`, '', null),
     row('CPU per HTTP search: Sage / PG', r.search_cpu_sage_ms === null ? '—' : `${r.search_cpu_sage_ms} / ${r.search_cpu_pg_ms} ms`, '', null),
+    row('CPU per HTTP save: Sage / PG', r.save_cpu_sage_ms === null ? '—' : `${r.save_cpu_sage_ms} / ${r.save_cpu_pg_ms} ms`, '', null),
     row('known answer in top 10', `${r.known_hit_at_10}`, '', null),
     `  by flavour: ${JSON.stringify(r.known_hit_at_10_by_flavour)}; import ${r.import_seconds}s, vacuum analyze ${r.vacuum_seconds}s; sage: ${r.sage_command}`,
   ];
