@@ -79,6 +79,8 @@ export const RANKING = {
   statsMinDf: 100,
   /** Terms in more than this share of the corpus are scored but do not select candidates. */
   commonTermShare: 0.25,
+  /** Lexical and bucket candidates each, for a quick ranking (RankOptions.quick). */
+  quickCandidates: 100,
   /**
    * Selecting terms are the rarest whose document frequencies add up to at most this. Each
    * match costs PostgreSQL a detoast of its lexemes and a ts_rank per term (~15 µs), and the
@@ -95,6 +97,21 @@ export const RANKING = {
   /** ts_rank normalisation flags: 1 divides by 1 + log(document length). */
   rankNormalization: 1,
 } as const;
+
+/** How a ranking may trade candidates for speed. */
+export interface RankOptions {
+  /**
+   * For a one-shot process, whose caches are empty and die with it (the `sage hook prompt`
+   * command): a small corpus is not ranked whole but as a large one is — at most
+   * `quickCandidates` lexical and as many bucket candidates, their vectors fetched with them and
+   * not cached — and no statistics are kept. Ranking a project of 1,000 memories whole on an
+   * empty cache fetches, decodes and packs all 1,000 vectors, most of a cold search's time; this
+   * fetches at most 2 × quickCandidates. The trade-off is recall: the session context rewards
+   * neighbours only when they are candidates (vector-keys.ts: on LoCoMo, 200 bucket candidates
+   * instead of all lost R@20 0.808 → 0.793), acceptable for a context block of the few best.
+   */
+  quick?: boolean | undefined;
+}
 
 export interface Ranked {
   id: string;
@@ -211,14 +228,16 @@ export async function rankMemories(
   limit: number,
   dimension: number,
   vectors?: VectorCache,
+  options: RankOptions = {},
 ): Promise<Ranked[]> {
+  const quick = options.quick === true;
   const terms = analyze(query).terms;
   const refs = new Map<string, CandidateRef>();
   const lexicalScore = new Map<string, number>();
 
   // Round trips: the corpus statistics (with every memory of a corpus ranked whole), then the
   // lexical and bucket candidates together, then the entries not cached.
-  const stats = terms.length > 0 ? await termStats(client, filter, terms, strategy !== 'lexical', statsCacheOf(vectors)) : undefined;
+  const stats = terms.length > 0 ? await termStats(client, filter, terms, strategy !== 'lexical' && !quick, quick ? undefined : statsCacheOf(vectors)) : undefined;
   const queryVector = vectorize(query, { dimension });
   // A small corpus is ranked whole: its vector candidates are the memories sharing any bucket
   // with the query, which the cosine loop below decides, over every memory in scope.
@@ -229,7 +248,7 @@ export async function rankMemories(
           anyQuery: stats.candidateQuery,
           termQueries: stats.termQueries,
           weights: stats.weights,
-          limit: RANKING.lexicalCandidates,
+          limit: quick ? RANKING.quickCandidates : RANKING.lexicalCandidates,
           labelWeights: RANKING.labelWeights,
           normalization: RANKING.rankNormalization,
           scanLimit: RANKING.lexicalScan,
@@ -239,8 +258,8 @@ export async function rankMemories(
     strategy === 'lexical' || whole
       ? undefined
       : stats
-        ? { keys: candidateKeys(query, stats.df, stats.selective, dimension), limit: RANKING.vectorCandidates }
-        : { keys: queryVector.indices, limit: RANKING.smallCorpus };
+        ? { keys: candidateKeys(query, stats.df, stats.selective, dimension), limit: quick ? RANKING.quickCandidates : RANKING.vectorCandidates }
+        : { keys: queryVector.indices, limit: quick ? RANKING.quickCandidates : RANKING.smallCorpus };
   // Only a corpus ranked whole is cached: each of its searches reads all of it again. A larger
   // corpus's candidates are specific to the query; caching them packed and evicting them again
   // cost more than the few hits saved (measured at 100,000 memories over HTTP: Sage CPU per
@@ -248,7 +267,7 @@ export async function rankMemories(
   // their entries in the candidate query itself (one round trip, no second lookup by id), their
   // vectors left encoded until the dot product (packed-vector.ts, EncodedVector).
   let entries: Map<string, RankingEntry>;
-  if (whole === undefined && (stats === undefined || stats.n > RANKING.smallCorpus)) {
+  if (whole === undefined && (quick || stats === undefined || stats.n > RANKING.smallCorpus)) {
     entries = new Map();
     for (const row of await candidateEntries(client, filter, lexical, buckets)) {
       refs.set(row.id, row);

@@ -6,7 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rankMemories } from '../../src/memory/search.ts';
 import { MemoryService } from '../../src/memory/service.ts';
+import { VectorCache } from '../../src/memory/vector-cache.ts';
 import { Database } from '../../src/store/db.ts';
 import { Params, scopeSql } from '../../src/store/filters.ts';
 import { candidateEntries, candidateSets, rankingEntries } from '../../src/store/ranking.ts';
@@ -214,4 +216,22 @@ test('a large corpus keeps its statistics between searches, and a word saved mea
   const page = await service.search(caller, { query: 'zanzibarix' });
   assert.equal(page.results[0]?.id, saved.id);
   assert.ok(page.results[0]?.why.lexical_rank === 1, 'a rare word is counted on every search, not taken from the kept statistics');
+});
+
+test('a quick ranking (the hook) finds the same best memory in a small corpus without ranking it whole or filling the cache', async (t) => {
+  const { service, caller, db } = await serviceFixture(t);
+  for (const content of NOTES) await service.save(caller, { kind: 'note', content });
+  const filter = { tenant: caller.tenant, projects: [caller.project] };
+  for (const query of ['pgbouncer pool', 'deploy migration lock', 'getUserName', 'pgbuoncer']) {
+    const cache = new VectorCache(1 << 20);
+    const [full, quick] = await db.tx(caller.tenant, (client) =>
+      asSearchRole(client, async () => [
+        await rankMemories(client, filter, query, 'hybrid', 5, service.dimension),
+        await rankMemories(client, filter, query, 'hybrid', 5, service.dimension, cache, { quick: true }),
+      ]),
+    );
+    assert.ok(full.length > 0, query);
+    assert.equal(quick[0]?.id, full[0]?.id, query);
+    assert.equal(cache.size, 0, 'a quick ranking caches nothing');
+  }
 });
