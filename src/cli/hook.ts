@@ -125,7 +125,8 @@ async function promptHook(flags: Flags, input: HookInput, timeoutMs: number, bac
   if (backend.kind === 'database') {
     loadConfig(['project'], { project }); // the checks a project name gets everywhere (config.ts)
     const runtime = await backend.db.ready;
-    const packed = await runtime.service.context({ tenant: runtime.tenant, project }, { query, budget });
+    // quick: this process ranks once on empty caches and exits (RankOptions in memory/search.ts).
+    const packed = await runtime.service.context({ tenant: runtime.tenant, project }, { query, budget }, { quick: true });
     context = packed.text;
     shown = packed.ids.length;
   } else {

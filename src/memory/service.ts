@@ -32,7 +32,7 @@ import { foldNearDuplicates, isRelevant, packContext, type PackedContext } from 
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { derive } from './derive.ts';
 import type { Kind, Memory, NearDuplicate, SaveResult, SearchHit, Session } from './model.ts';
-import { rankMemories, type Strategy } from './search.ts';
+import { rankMemories, type RankOptions, type Strategy } from './search.ts';
 import { VectorCache } from './vector-cache.ts';
 import { cleanMetadata, cleanName, cleanTags, cleanText, isBlank } from './text.ts';
 
@@ -313,7 +313,8 @@ export class MemoryService {
     );
   }
 
-  async context(caller: Caller, input: { query: string; budget?: number | undefined } & SearchFilterInput): Promise<PackedContext & { project: string }> {
+  /** `rank.quick`: for a one-shot process (the prompt hook), see RankOptions in search.ts. */
+  async context(caller: Caller, input: { query: string; budget?: number | undefined } & SearchFilterInput, rank: RankOptions = {}): Promise<PackedContext & { project: string }> {
     const budget = input.budget ?? 4000;
     if (!Number.isInteger(budget) || budget < 200 || budget > 100_000) throw new InputError('budget must be a whole number of characters from 200 to 100000');
     const query = cleanText('query', input.query).text.trim();
@@ -323,7 +324,7 @@ export class MemoryService {
     return this.db.tx(
       caller.tenant,
       async (client) => {
-        const ranked = (await asSearchRole(client, () => rankMemories(client, filter, query, 'hybrid', 25, this.dimension, this.vectors))).filter(isRelevant);
+        const ranked = (await asSearchRole(client, () => rankMemories(client, filter, query, 'hybrid', 25, this.dimension, this.vectors, rank))).filter(isRelevant);
         const rows = await getMemories(client, caller.tenant, ranked.map((r) => r.id));
         const items = ranked.flatMap((r) => {
           const row = rows.get(r.id);
