@@ -11,7 +11,10 @@
 import { deserializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import { CallToolRequestSchema, InitializedNotificationSchema, InitializeRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import v8 from 'node:v8';
+import { readHookStream } from './claude/hook-input.ts';
 import { run } from './cli/index.ts';
+import { loadConfig } from './config.ts';
+import { analyze } from './vectorize/index.ts';
 
 function main(): void {
   run(process.argv.slice(2)).then(
@@ -49,6 +52,19 @@ function warmUpMessageSchemas(): void {
   CallToolRequestSchema.parse(toolsCall);
 }
 
+/**
+ * The same for what every prompt hook runs before its first query (a new process per prompt):
+ * the configuration schema (given an environment here, so nothing of the builder's is read),
+ * the hook input schema and the analyser's first run (English, Chinese, an identifier). Pure,
+ * like the above. Measured (bench:hook, 30 interleaved rounds, load 1.8): hook − floor p50 / p95
+ * 130 / 173 → 128 / 163 ms; hook CPU in two other runs −5 and −18 ms; the floor unchanged.
+ */
+function warmUpHookPath(): void {
+  loadConfig(['databaseUrl', 'project', 'tenant', 'logLevel', 'vectorDimension', 'dbPoolMax', 'dbStatementTimeoutMs', 'redactPatterns'], { project: 'default' }, { DATABASE_URL: 'postgres://snapshot@localhost/snapshot' });
+  readHookStream(JSON.stringify({ session_id: 's', transcript_path: '/t.jsonl', cwd: '/', hook_event_name: 'UserPromptSubmit', prompt: 'warm up' }));
+  analyze('Why was the checkout test timing out? 为什么结账测试超时 getUserName()');
+}
+
 if (v8.startupSnapshot.isBuildingSnapshot()) {
   // Built-in modules that every start loads anyway, evaluated now so they are deserialised
   // with the heap instead of compiled at start-up: net (stdin/stdout pipes of an MCP client,
@@ -58,6 +74,7 @@ if (v8.startupSnapshot.isBuildingSnapshot()) {
   void process.getBuiltinModule('node:fs').ReadStream;
   void process.getBuiltinModule('node:util').parseArgs;
   warmUpMessageSchemas();
+  warmUpHookPath();
   v8.startupSnapshot.setDeserializeMainFunction(main);
 } else {
   main();
