@@ -231,6 +231,28 @@ export class AjvJsonSchemaValidator {
   },
 };
 
+/**
+ * pg's crypto helpers (WebCrypto) replaced by src/store/pg-crypto.ts (node:crypto, synchronous):
+ * a SCRAM login in a new process — every prompt hook — no longer loads WebCrypto and starts
+ * the thread pool for it (the numbers are in pg-crypto.ts). pg requires the file as
+ * './utils' (crypto/sasl.js) and './crypto/utils' (client.js). If pg stops having it, or
+ * exports something pg-crypto.ts lacks, the build fails here instead of shipping a mismatch.
+ */
+const PG_CRYPTO = 'src/store/pg-crypto.ts';
+const pgNodeCryptoPlugin = {
+  name: 'pg-node-crypto',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]crypto[\\/]utils\.js$/ }, (args) => {
+      const theirs = readFileSync(args.path, 'utf8');
+      const exported = /module\.exports\s*=\s*\{([^}]*)\}/.exec(theirs)?.[1]?.split(',').map((n) => n.trim()).filter(Boolean);
+      const ours = readFileSync(join(ROOT, PG_CRYPTO), 'utf8');
+      const missing = (exported ?? ['(module.exports not found)']).filter((name) => !new RegExp(`export (async )?function ${name}\\b`).test(ours));
+      if (missing.length > 0) return { errors: [{ text: `${rel(args.path)} exports ${missing.join(', ')}, which ${PG_CRYPTO} lacks; update it or pgNodeCryptoPlugin in build.mjs` }] };
+      return { contents: ours, loader: 'ts', resolveDir: join(ROOT, dirname(PG_CRYPTO)) };
+    });
+  },
+};
+
 function esbuildOptions() {
   /** @type {import('esbuild').BuildOptions} */
   const o = {
@@ -254,7 +276,7 @@ function esbuildOptions() {
     logLevel: 'silent',
     // import.meta has no meaning in a CJS bundle; make any use of it a build error.
     logOverride: { 'empty-import-meta': 'error' },
-    plugins: [lazyAjvPlugin],
+    plugins: [lazyAjvPlugin, pgNodeCryptoPlugin],
   };
   return o;
 }
