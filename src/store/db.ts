@@ -93,7 +93,14 @@ export class Database {
       // with JIT (two runs) and 42–52 ms without (two runs) — within this machine's noise, but
       // the compile buys nothing. A startup option, so no round trip; an `options` parameter in
       // DATABASE_URL replaces it, and PGOPTIONS is kept in front of it.
-      options: [process.env['PGOPTIONS'], '-c jit=off'].filter(Boolean).join(' '),
+      // GIN pending lists kept to 512 kB instead of 4 MB: every search (and a save's near-duplicate
+      // check) reads a scoped GIN index's whole pending list, and on a large store autovacuum
+      // flushes it only every 10% of the table, so it sits near the limit. A prompt hook on a
+      // freshly written store of 3,003 memories spent 52 ms of PostgreSQL time against 28 ms
+      // once the list was flushed. The session that inserts past the limit flushes the list, so
+      // saves flush smaller lists more often; import raises the limit for its batches
+      // (store/transfer.ts), where large flushes are cheaper per memory.
+      options: [process.env['PGOPTIONS'], '-c jit=off -c gin_pending_list_limit=512kB'].filter(Boolean).join(' '),
     });
     this.pool.on('error', (err) => {
       // An idle client lost its connection (for example Postgres restarted). The pool drops it;

@@ -217,7 +217,9 @@ export async function insertImported(client: Client, tenant: string, vectorizerV
   const lexemes = binaryArray(TSVECTOR_OID, rows.map((r) => r.lexemes));
   // A generic plan: a custom plan would copy the batch's parameters (megabytes) into the plan
   // as constants, several times over, while planning a statement whose plan never depends on them.
-  await client.query(`SET LOCAL plan_cache_mode = force_generic_plan`);
+  // GIN pending lists at PostgreSQL's default size while importing (Sage's sessions use 512 kB,
+  // store/db.ts): a bulk load flushes fewer, larger lists, which costs less per memory.
+  await client.query(`SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL gin_pending_list_limit = '4MB'`);
   const res = await client.query<{ id: string }>(
     `INSERT INTO memories (tenant, id, project, session_id, kind, user_text, content, tags, metadata, content_hash, vector, vector_keys,
                            lexemes, vectorizer_version, created_at, updated_at, deleted_at)

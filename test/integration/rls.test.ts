@@ -193,11 +193,12 @@ test('a tenant name with quotes and backslashes is sent as one literal: it scope
   assert.equal((await service.search({ tenant: 'bob', project: 'p' }, { query: 'quoted secret' })).results.length, 1);
 });
 
-test("Sage's sessions run with JIT off (a startup option); an options parameter in DATABASE_URL replaces it", async (t) => {
+test("Sage's sessions run with JIT off and 512 kB GIN pending lists (startup options); an options parameter in DATABASE_URL replaces them", async (t) => {
   const d = await createTestDatabase(t);
   const db = new Database({ url: d.url, max: 1 });
   t.after(() => db.close());
   assert.equal((await db.pool.query<{ jit: string }>('SHOW jit')).rows[0]?.jit, 'off');
+  assert.equal((await db.pool.query<{ gin_pending_list_limit: string }>('SHOW gin_pending_list_limit')).rows[0]?.gin_pending_list_limit, '512kB');
   const url = new URL(d.url);
   url.searchParams.set('options', '-c jit=on');
   const custom = new Database({ url: url.toString(), max: 1 });
