@@ -45,7 +45,8 @@ const TARGETS = {
   searchP95Ms: (size: number) => (size <= 10_000 ? 15 : size <= 100_000 ? 25 : 150),
   saveP95Ms: 10,
   importPerS: 2000,
-  rssMiB: 120,
+  /** The "≤ 120 MB" is decimal megabytes: 120,000,000 bytes = 114.4 MiB. */
+  rssMiB: round((120 * 1e6) / 2 ** 20, 1),
 };
 
 function fail(message: string): never {
