@@ -135,6 +135,44 @@ export class Database {
    * UnavailableError; other errors propagate unchanged after rollback.
    */
   async tx<T>(tenant: string, work: (client: Client) => Promise<T>, options: TxOptions = {}): Promise<T> {
+    return this.#transaction(async (client) => {
+      // A snapshot (an export) reads every page from one REPEATABLE READ snapshot, as pg_dump does.
+      const isolation = options.snapshot ? ' ISOLATION LEVEL REPEATABLE READ' : '';
+      await beginTenant(client, tenant, `${isolation}${options.readOnly || options.snapshot ? ' READ ONLY' : ''}`);
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    });
+  }
+
+  /**
+   * Runs `statements` in a tenant transaction in ONE round trip: BEGIN, the tenant scope, the
+   * statements and COMMIT go as one simple query. The simple protocol carries no parameters, so
+   * every value in them must be an SQL literal (store/memories.ts `Literals`). PostgreSQL runs
+   * the statements in order and stops at the first error, leaving the transaction aborted; it is
+   * rolled back as in `tx`. The answer comes after COMMIT: what it reports is on disk. Returns
+   * the results of `statements`, in order. A save pays five round trips through `tx`; on a busy
+   * machine each one waits to be scheduled twice (Sage, then the backend).
+   */
+  async script(tenant: string, statements: readonly string[]): Promise<pg.QueryResult[]> {
+    try {
+      return await this.#transaction(async (client) => {
+        const results = (await client.query(`${beginTenantSql(client, tenant)};\n${statements.join(';\n')};\nCOMMIT`)) as unknown as pg.QueryResult[];
+        return results.slice(2, 2 + statements.length);
+      });
+    } catch (err) {
+      // The scope's role switch is the only statement here that needs a grant of the login role.
+      if ((err as { code?: unknown }).code === '42501' && err instanceof Error && err.message.includes(`role "${RUNTIME_ROLE}"`)) throw runtimeRoleRefused();
+      throw err;
+    }
+  }
+
+  /**
+   * A pooled connection for one transaction that `work` begins and commits. If `work` fails the
+   * transaction is rolled back; a connection that broke (or whose rollback failed) is destroyed
+   * instead of going back to the pool, and connection failures surface as UnavailableError.
+   */
+  async #transaction<T>(work: (client: Client) => Promise<T>): Promise<T> {
     await this.ready();
     let client: Client;
     try {
@@ -144,12 +182,7 @@ export class Database {
     }
     let broken: Error | undefined;
     try {
-      // A snapshot (an export) reads every page from one REPEATABLE READ snapshot, as pg_dump does.
-      const isolation = options.snapshot ? ' ISOLATION LEVEL REPEATABLE READ' : '';
-      await beginTenant(client, tenant, `${isolation}${options.readOnly || options.snapshot ? ' READ ONLY' : ''}`);
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
+      return await work(client);
     } catch (err) {
       if (isUnavailable(err)) {
         broken = err instanceof Error ? err : new Error(String(err));
@@ -163,45 +196,6 @@ export class Database {
       throw err;
     } finally {
       // Passing an error destroys the client instead of returning a dead socket to the pool.
-      client.release(broken);
-    }
-  }
-
-  /**
-   * Runs `statements` in a tenant transaction in ONE round trip: BEGIN, the tenant scope, the
-   * statements and COMMIT go as one simple query. The simple protocol carries no parameters, so
-   * every value in them must be an SQL literal (store/memories.ts `Literals`). PostgreSQL runs
-   * the statements in order and stops at the first error, leaving the transaction aborted; it is
-   * rolled back as in `tx`. The answer comes after COMMIT: what it reports is on disk. Returns
-   * the results of `statements`, in order. A save pays five round trips through `tx`; on a busy
-   * machine each one waits to be scheduled twice (Sage, then the backend).
-   */
-  async script(tenant: string, statements: readonly string[]): Promise<pg.QueryResult[]> {
-    await this.ready();
-    let client: Client;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw describeUnavailable(err);
-    }
-    let broken: Error | undefined;
-    try {
-      const results = (await client.query(`${beginTenantSql(client, tenant)};\n${statements.join(';\n')};\nCOMMIT`)) as unknown as pg.QueryResult[];
-      return results.slice(2, 2 + statements.length);
-    } catch (err) {
-      if (isUnavailable(err)) {
-        broken = err instanceof Error ? err : new Error(String(err));
-        throw describeUnavailable(err);
-      }
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackErr) {
-        broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
-      }
-      // The scope's role switch is the only statement here that needs a grant of the login role.
-      if ((err as { code?: unknown }).code === '42501' && err instanceof Error && err.message.includes(`role "${RUNTIME_ROLE}"`)) throw runtimeRoleRefused();
-      throw err;
-    } finally {
       client.release(broken);
     }
   }

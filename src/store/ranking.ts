@@ -162,6 +162,28 @@ export interface LexicalQuery {
  * buckets: memories sharing at least one of `keys` (hash buckets) with the query, at most
  * `limit`.
  */
+/**
+ * The lexical candidates as one SELECT (see candidateSets): at most `scanLimit` rows matching
+ * `anyQuery` under `where`, scored, the best `limit` of them, ties newest first. `inner` are the
+ * columns read from each match (with m.created_at, for the order), `outer` those returned
+ * beside `score`.
+ */
+function scoredMatchesSql(where: string, lexical: LexicalQuery, params: Params, inner: string, outer: string): string {
+  return `SELECT ${outer}, coalesce(s.score, 0) AS score
+       FROM (
+         SELECT ${inner}, m.lexemes || ''::tsvector AS lexemes FROM memories m
+         WHERE ${where} AND m.lexemes @@ ${params.add(lexical.anyQuery)}::tsquery
+         LIMIT ${params.add(lexical.scanLimit)}
+       ) m
+       CROSS JOIN LATERAL (
+         SELECT sum(x.w * ts_rank(${params.add(lexical.labelWeights)}::float4[], m.lexemes, x.q, ${params.add(lexical.normalization)}::int)) AS score
+         FROM unnest(${params.add(lexical.termQueries)}::tsquery[], ${params.add(lexical.weights)}::float8[]) AS x(q, w)
+         WHERE m.lexemes @@ x.q
+       ) s
+       ORDER BY s.score DESC, m.created_at DESC
+       LIMIT ${params.add(lexical.limit)}`;
+}
+
 export async function candidateSets(
   client: Client,
   filter: MemoryFilter,
@@ -173,19 +195,7 @@ export async function candidateSets(
   let lexicalSql = 'NULL::text';
   if (lexical) {
     lexicalSql = `(SELECT string_agg(r.id::text || ':' || r.version || ':' || r.score::text, ',') FROM (
-       SELECT m.id, m.version, coalesce(s.score, 0) AS score
-       FROM (
-         SELECT m.id, m.xmin::text AS version, m.created_at, m.lexemes || ''::tsvector AS lexemes FROM memories m
-         WHERE ${where} AND m.lexemes @@ ${params.add(lexical.anyQuery)}::tsquery
-         LIMIT ${params.add(lexical.scanLimit)}
-       ) m
-       CROSS JOIN LATERAL (
-         SELECT sum(x.w * ts_rank(${params.add(lexical.labelWeights)}::float4[], m.lexemes, x.q, ${params.add(lexical.normalization)}::int)) AS score
-         FROM unnest(${params.add(lexical.termQueries)}::tsquery[], ${params.add(lexical.weights)}::float8[]) AS x(q, w)
-         WHERE m.lexemes @@ x.q
-       ) s
-       ORDER BY s.score DESC, m.created_at DESC
-       LIMIT ${params.add(lexical.limit)}
+       ${scoredMatchesSql(where, lexical, params, 'm.id, m.xmin::text AS version, m.created_at', 'm.id, m.version')}
      ) r)`;
   }
   let bucketSql = 'NULL::text';
@@ -236,21 +246,7 @@ export async function candidateEntries(
   const parts: string[] = [];
   let lexicalCte = '';
   if (lexical) {
-    lexicalCte = `lex AS MATERIALIZED (
-       SELECT m.id, m.xmin, m.session_id, m.created_at, m.content_hash, m.vector, coalesce(s.score, 0) AS score
-       FROM (
-         SELECT ${columns}, m.lexemes || ''::tsvector AS lexemes FROM memories m
-         WHERE ${where} AND m.lexemes @@ ${params.add(lexical.anyQuery)}::tsquery
-         LIMIT ${params.add(lexical.scanLimit)}
-       ) m
-       CROSS JOIN LATERAL (
-         SELECT sum(x.w * ts_rank(${params.add(lexical.labelWeights)}::float4[], m.lexemes, x.q, ${params.add(lexical.normalization)}::int)) AS score
-         FROM unnest(${params.add(lexical.termQueries)}::tsquery[], ${params.add(lexical.weights)}::float8[]) AS x(q, w)
-         WHERE m.lexemes @@ x.q
-       ) s
-       ORDER BY s.score DESC, m.created_at DESC
-       LIMIT ${params.add(lexical.limit)}
-     )`;
+    lexicalCte = `lex AS MATERIALIZED (${scoredMatchesSql(where, lexical, params, columns, columns)})`;
     parts.push(`SELECT 0 AS part, l.*, row_number() OVER () AS ord FROM lex l`);
   }
   if (buckets && buckets.keys.length > 0) {
