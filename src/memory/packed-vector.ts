@@ -15,6 +15,7 @@
  * not depend on whether a vector came from the cache.
  */
 import { decodeVector, type SparseVector } from '../vectorize/index.ts';
+import { sparseDot } from '../vectorize/vector.ts';
 
 export interface PackedVector {
   /** Number of buckets. */
@@ -156,7 +157,7 @@ export function packedBytes(p: PackedVector): number {
  */
 export function dot(q: SparseVector, p: PackedVector | SparseVector | EncodedVector): number | undefined {
   if (isEncoded(p)) return encodedDot(q, p.base64);
-  if (!isPacked(p)) return plainDot(q, p);
+  if (!isPacked(p)) return sparseDot(q, p);
   const qi = q.indices;
   const qv = q.values;
   const { count, palette, gaps, codes } = p;
@@ -179,29 +180,6 @@ export function dot(q: SparseVector, p: PackedVector | SparseVector | EncodedVec
   return sum > 1 ? 1 : sum < -1 ? -1 : sum;
 }
 
-function plainDot(a: SparseVector, b: SparseVector): number | undefined {
-  const ai = a.indices;
-  const bi = b.indices;
-  const av = a.values;
-  const bv = b.values;
-  let i = 0;
-  let j = 0;
-  let sum = 0;
-  let shared = false;
-  while (i < ai.length && j < bi.length) {
-    const x = ai[i]!;
-    const y = bi[j]!;
-    if (x === y) {
-      sum += av[i++]! * bv[j++]!;
-      shared = true;
-    } else if (x < y) i++;
-    else j++;
-  }
-  if (!shared) return undefined;
-  if (Number.isNaN(sum)) return 0;
-  return sum > 1 ? 1 : sum < -1 ? -1 : sum;
-}
-
 /** Typed-array views read the encoding's little-endian numbers directly only on a little-endian machine. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /**
@@ -212,10 +190,10 @@ let scratch = Buffer.alloc(0);
 let scratchInts = new Int32Array(0);
 let scratchFloats = new Float32Array(0);
 
-/** `plainDot` of q with a base64-encoded vector, decoded into the scratch buffer (same sums, same order). */
+/** `sparseDot` of q with a base64-encoded vector, decoded into the scratch buffer (views on it, no copies). */
 function encodedDot(q: SparseVector, base64: string): number | undefined {
   const most = Math.ceil(base64.length / 4) * 3;
-  if (!LITTLE_ENDIAN) return plainDot(q, decodeVector(Buffer.from(base64, 'base64')));
+  if (!LITTLE_ENDIAN) return sparseDot(q, decodeVector(Buffer.from(base64, 'base64')));
   if (most > scratch.byteLength) {
     scratch = Buffer.allocUnsafeSlow(Math.max(16 * 1024, 2 ** Math.ceil(Math.log2(most))));
     scratchInts = new Int32Array(scratch.buffer, 0, scratch.byteLength >>> 2);
@@ -224,24 +202,6 @@ function encodedDot(q: SparseVector, base64: string): number | undefined {
   const length = scratch.write(base64, 0, 'base64');
   const count = length >= 4 ? scratchInts[0]! >>> 0 : -1;
   // Malformed: decodeVector throws the error that names the problem.
-  if (length !== 4 + 8 * count) return plainDot(q, decodeVector(Buffer.from(base64, 'base64')));
-  const qi = q.indices;
-  const qv = q.values;
-  const valuesAt = 1 + count;
-  let i = 0;
-  let j = 0;
-  let sum = 0;
-  let shared = false;
-  while (i < qi.length && j < count) {
-    const x = qi[i]!;
-    const y = scratchInts[1 + j]!;
-    if (x === y) {
-      sum += qv[i++]! * scratchFloats[valuesAt + j++]!;
-      shared = true;
-    } else if (x < y) i++;
-    else j++;
-  }
-  if (!shared) return undefined;
-  if (Number.isNaN(sum)) return 0;
-  return sum > 1 ? 1 : sum < -1 ? -1 : sum;
+  if (length !== 4 + 8 * count) return sparseDot(q, decodeVector(Buffer.from(base64, 'base64')));
+  return sparseDot(q, { indices: scratchInts.subarray(1, 1 + count), values: scratchFloats.subarray(1 + count, 1 + 2 * count) });
 }

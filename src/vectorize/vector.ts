@@ -188,6 +188,14 @@ class BucketTable {
  * against float32 rounding.
  */
 export function cosine(a: SparseVector, b: SparseVector): number {
+  return sparseDot(a, b) ?? 0;
+}
+
+/**
+ * `cosine`, but undefined when the vectors share no index (ranking tells "no common bucket"
+ * apart from a zero sum). NaN, only possible with hand-made vectors, gives 0.
+ */
+export function sparseDot(a: SparseVector, b: SparseVector): number | undefined {
   const ai = a.indices;
   const bi = b.indices;
   const av = a.values;
@@ -195,14 +203,18 @@ export function cosine(a: SparseVector, b: SparseVector): number {
   let i = 0;
   let j = 0;
   let dot = 0;
+  let shared = false;
   while (i < ai.length && j < bi.length) {
     const x = ai[i]!;
     const y = bi[j]!;
-    if (x === y) dot += av[i++]! * bv[j++]!;
-    else if (x < y) i++;
+    if (x === y) {
+      dot += av[i++]! * bv[j++]!;
+      shared = true;
+    } else if (x < y) i++;
     else j++;
   }
-  if (Number.isNaN(dot)) return 0; // only possible with hand-made vectors: never propagate NaN
+  if (!shared) return undefined;
+  if (Number.isNaN(dot)) return 0; // never propagate NaN
   return dot > 1 ? 1 : dot < -1 ? -1 : dot;
 }
 
