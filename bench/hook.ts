@@ -2,10 +2,15 @@
 //
 // Latency of `sage hook prompt` as Claude Code sees it: spawn → exit, with the hook JSON on
 // stdin, against a PostgreSQL holding --memories memories in the project (the fixture
-// transcript captured, plus synthetic turns on varied topics). Measured for the binary and for
-// the sources (node src/main.ts), interleaved in shuffled order each round so machine load
-// hits them alike, next to a floor from the same run: `sage version` (start-up only, no
-// database). Prompts alternate between ones that match stored memories and ones that match
+// transcript captured, plus synthetic turns on varied topics). Two cases of the binary:
+//   binary            while a Sage runs for this database — as in a Claude Code session, whose
+//                     MCP server `sage stdio` (or the container's `sage serve`) is up: the hook
+//                     asks it over the local socket (src/transport/local-socket.ts);
+//   binary_no_server  when none runs (SAGE_HOOK_SOCKET=off): the hook opens PostgreSQL itself.
+// The running Sage is this binary's `sage stdio`, started once before the rounds and warmed by
+// the warm-up round. Also measured: the sources (node src/main.ts, no server), all
+// interleaved in shuffled order each round so machine load hits them alike, next to a floor
+// from the same run: `sage version` (start-up only, no database). Prompts alternate between ones that match stored memories and ones that match
 // nothing. Also times one `sage hook stop` of the fixture transcript (capture of 2 turns).
 // --baseline OTHER adds another binary (say, a build of the previous commit) and its own floor
 // to the same rounds, for a before/after under the same load; --no-source leaves the sources out.
@@ -14,10 +19,11 @@
 // PostgreSQL: DATABASE_URL when set (a scratch database is NOT created: use an empty one), else
 // a throw-away cluster like the tests'.
 // With --json the last line is {"runs":N,"memories":N,"binary":{"p50_ms":x,"p95_ms":x,"printed":N},
-// "floor_binary":{...},"binary_over_floor":{"p50_ms":x,"p95_ms":x},"source":{...},...,"load":[1,5,15 min],"stop_ms":x}
+// "binary_no_server":{...},"floor_binary":{...},"binary_over_floor":{"p50_ms":x,"p95_ms":x},
+// "binary_no_server_over_floor":{...},"source":{...},...,"load":[1,5,15 min],"stop_ms":x}
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -121,25 +127,50 @@ async function main(): Promise<void> {
     'fix the flaky ci pipeline cache',
     'what is the capital of Mongolia',
   ];
-  const variant = (name: string, command: string, args: string[], floor?: string) => ({ name, command, args, floor, samples: [] as number[], printed: 0 });
+  // The Sage a Claude Code session keeps running: `sage stdio`, its stdin held open, its socket
+  // in a private runtime directory of this run.
+  const runtimeDir = mkdtempSync(join(tmpdir(), 'sage-bench-hook-'));
+  const server = spawn(BINARY, ['stdio'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env, XDG_RUNTIME_DIR: runtimeDir, SAGE_LOG_LEVEL: 'warn' }, stdio: ['pipe', 'ignore', 'inherit'] });
+  const socketDir = join(runtimeDir, 'sage');
+  for (let waited = 0; !(existsSync(socketDir) && readdirSync(socketDir).some((f) => f.endsWith('.sock'))); waited += 50) {
+    if (waited > 20_000 || server.exitCode !== null) throw new Error('the running Sage (sage stdio) did not open its hook socket');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const withServer = { ...env, XDG_RUNTIME_DIR: runtimeDir };
+  const noServer = { ...env, SAGE_HOOK_SOCKET: 'off' };
+
+  type Variant = { name: string; command: string; args: string[]; env: Record<string, string>; floor?: string; samples: number[]; printed: number; note: RegExp | undefined };
+  const variant = (name: string, command: string, args: string[], options: { floor?: string; env?: Record<string, string>; note?: RegExp } = {}): Variant => ({
+    name,
+    command,
+    args,
+    env: options.env ?? noServer,
+    floor: options.floor,
+    note: options.note,
+    samples: [],
+    printed: 0,
+  });
+  const viaServer = /\(via the running Sage\)|nothing to search/;
   const variants = [
-    variant('binary', BINARY, ['hook', 'prompt'], 'floor_binary'),
+    variant('binary', BINARY, ['hook', 'prompt'], { floor: 'floor_binary', env: withServer, note: viaServer }),
+    variant('binary_no_server', BINARY, ['hook', 'prompt'], { floor: 'floor_binary' }),
     variant('floor_binary', BINARY, ['version']),
   ];
-  if (BASELINE !== undefined) variants.push(variant('baseline', BASELINE, ['hook', 'prompt'], 'floor_baseline'), variant('floor_baseline', BASELINE, ['version']));
+  if (BASELINE !== undefined) variants.push(variant('baseline', BASELINE, ['hook', 'prompt'], { floor: 'floor_baseline' }), variant('floor_baseline', BASELINE, ['version']));
   if (!opts['no-source']) {
-    variants.push(variant('source', NODE, [join(ROOT, 'src/main.ts'), 'hook', 'prompt'], 'floor_source'), variant('floor_source', NODE, [join(ROOT, 'src/main.ts'), 'version']));
+    variants.push(variant('source', NODE, [join(ROOT, 'src/main.ts'), 'hook', 'prompt'], { floor: 'floor_source' }), variant('floor_source', NODE, [join(ROOT, 'src/main.ts'), 'version']));
   }
   say(`load average before the runs: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   // Warm-up (page cache, PostgreSQL buffers).
-  for (const v of variants) await timeRun(v.command, v.args, JSON.stringify({ session_id: 'warm', cwd: '/home/alice/src/shop', prompt: prompts[0] }), env);
+  for (const v of variants) await timeRun(v.command, v.args, JSON.stringify({ session_id: 'warm', cwd: '/home/alice/src/shop', prompt: prompts[0] }), v.env);
   for (let r = 0; r < RUNS; r++) {
     const prompt = prompts[r % prompts.length]!;
     const input = JSON.stringify({ session_id: `bench-${r}`, cwd: '/home/alice/src/shop', hook_event_name: 'UserPromptSubmit', prompt });
     for (const v of shuffle([...variants])) {
-      const out = await timeRun(v.command, v.args, input, env);
+      const out = await timeRun(v.command, v.args, input, v.env);
       if (out.code !== 0) throw new Error(`${v.name} exited ${out.code}: ${out.stderr}`);
       if (v.args.includes('prompt') && /gave up|not reachable|DATABASE_URL/.test(out.stderr)) throw new Error(`${v.name}: ${out.stderr}`);
+      if (v.note && !v.note.test(out.stderr)) throw new Error(`${v.name} did not go through the running Sage: ${out.stderr}`);
       v.samples.push(out.ms);
       if (out.stdout.length > 0) v.printed++;
     }
@@ -156,6 +187,9 @@ async function main(): Promise<void> {
     result[`${v.name}_over_floor`] = { p50_ms: percentile(over, 50), p95_ms: percentile(over, 95) };
     say(`${`${v.name} − floor`.padEnd(15)} p50 ${percentile(over, 50).toFixed(1)} ms  p95 ${percentile(over, 95).toFixed(1)} ms  (paired within each round)`);
   }
+  server.stdin.end();
+  await new Promise((r) => server.once('exit', r));
+  rmSync(runtimeDir, { recursive: true, force: true });
   result.load = loadavg().map((l) => Math.round(l * 100) / 100);
   say(`load average after the runs: ${(result.load as number[]).join(' ')}`);
   result.stop_ms = Math.round(stop.ms);

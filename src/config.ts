@@ -63,6 +63,16 @@ export const SETTINGS = {
   redactPatterns: { flag: 'redact-patterns', env: 'SAGE_REDACT_PATTERNS', fileEnv: 'SAGE_REDACT_PATTERNS_FILE', schema: z.string().optional() },
   /** Directory → project name for hooks and imports (`/path=name` lines, or a JSON object); see src/claude/project.ts. */
   projectMap: { flag: 'project-map', env: 'SAGE_PROJECT_MAP', fileEnv: 'SAGE_PROJECT_MAP_FILE', schema: z.string().optional() },
+  /** The local socket that hooks ask before opening the database (src/transport/local-socket.ts): a path, or "off". */
+  hookSocket: {
+    flag: 'hook-socket',
+    env: 'SAGE_HOOK_SOCKET',
+    schema: z
+      .string()
+      .trim()
+      .refine((s) => s === 'off' || (s.startsWith('/') && Buffer.byteLength(s) <= 100), 'must be "off" or an absolute path of at most 100 bytes')
+      .optional(),
+  },
   httpHost: { flag: 'host', env: 'SAGE_HTTP_HOST', schema: z.string().trim().min(1).default('127.0.0.1') },
   httpPort: { flag: 'port', env: 'SAGE_HTTP_PORT', schema: port.default(8080) },
   // --- HTTP (`sage serve`) and JWT. Key settings are file paths (read as bytes by src/auth/keys.ts).

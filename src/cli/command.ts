@@ -5,9 +5,11 @@
 import type { ParseArgsConfig } from 'node:util';
 import { loadConfig, requireDatabaseUrl, type Flags } from '../config.ts';
 import { setLogLevel } from '../log.ts';
+import { createMcpServer } from '../mcp/server.ts';
 import { Redactor, parsePatternList } from '../memory/redact.ts';
 import { MemoryService } from '../memory/service.ts';
 import { Database } from '../store/db.ts';
+import { localSocketPath, serveLocalSocket, type LocalSocketServer } from '../transport/local-socket.ts';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -33,6 +35,11 @@ export const DATABASE_OPTIONS: Options = {
   'log-level': { type: 'string' },
 };
 
+/** For the long-running servers (stdio, serve): the socket the prompt hooks ask first. */
+export const HOOK_SOCKET_OPTIONS: Options = { 'hook-socket': { type: 'string' } };
+export const HOOK_SOCKET_HELP = `  --hook-socket PATH   Where prompt hooks reach this Sage, or "off" (env SAGE_HOOK_SOCKET; default
+                       $XDG_RUNTIME_DIR/sage/ or $TMPDIR/sage-UID/, one socket per database and tenant)`;
+
 export const DATABASE_HELP = `  --database-url URL   PostgreSQL URL (env DATABASE_URL or DATABASE_URL_FILE)
   --project NAME       Default project (env SAGE_PROJECT, default "default")
   --tenant NAME        Tenant (env SAGE_TENANT, default "local")
@@ -57,4 +64,16 @@ export function openRuntime(flags: Flags, applicationName: string): Runtime {
   });
   const redactor = new Redactor(parsePatternList(config.redactPatterns));
   return { db, service: new MemoryService(db, { dimension: config.vectorDimension, redactor }), tenant: config.tenant, project: config.project };
+}
+
+/**
+ * Serves the prompt hooks' local socket for this runtime (src/transport/local-socket.ts), with
+ * the access of a stdio client; null when turned off. Never throws for a socket that cannot be
+ * had: the server it belongs to goes on without it.
+ */
+export function serveHookSocket(flags: Flags, runtime: Runtime): LocalSocketServer | null {
+  const config = loadConfig(['databaseUrl', 'hookSocket'], flags);
+  const socketPath = localSocketPath(config.hookSocket, requireDatabaseUrl(config.databaseUrl), runtime.tenant);
+  if (socketPath === null) return null;
+  return serveLocalSocket(socketPath, () => createMcpServer(runtime.service, { tenant: runtime.tenant, project: runtime.project }));
 }

@@ -19,6 +19,7 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { InputError, UnavailableError } from '../errors.ts';
+import { callTool } from '../transport/client-call.ts';
 import type { CaptureSave, CaptureStore, Cursor } from '../claude/capture.ts';
 import { SAGE_VERSION } from '../version.ts';
 
@@ -77,16 +78,7 @@ export async function connectRemote(options: RemoteOptions): Promise<Remote> {
   }
   return {
     client,
-    async call(tool, args) {
-      const result = await client.callTool({ name: tool, arguments: args }, undefined, { timeout: options.timeoutMs });
-      if (result.isError) {
-        const text = Array.isArray(result.content) ? result.content.map((c) => (c && typeof c === 'object' && 'text' in c ? String(c.text) : '')).join(' ') : '';
-        throw new UnavailableError(`${tool} failed on the server: ${text.slice(0, 300)}`);
-      }
-      const structured = result.structuredContent;
-      if (!structured || typeof structured !== 'object') throw new UnavailableError(`${tool} returned no structured result`);
-      return structured as Record<string, unknown>;
-    },
+    call: (tool, args) => callTool(client, tool, args, options.timeoutMs, 'the server'),
     close: () => client.close(),
   };
 }

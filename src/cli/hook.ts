@@ -18,13 +18,17 @@
  * streams it after the JSON (`--transcript-stdin`); `sage setup claude` writes that command.
  */
 import { readFile } from 'node:fs/promises';
-import { loadConfig, type Flags } from '../config.ts';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { loadConfig, requireDatabaseUrl, type Flags } from '../config.ts';
 import { isSageError } from '../errors.ts';
 import { scrubUrl } from '../log.ts';
 import { captureTranscript, serviceCaptureStore, type CaptureResult } from '../claude/capture.ts';
 import { readHookStream, type HookInput } from '../claude/hook-input.ts';
 import { workspaceProject, type ResolvedProject } from '../claude/project.ts';
 import { transcriptCwd } from '../claude/transcript.ts';
+import { callTool } from '../transport/client-call.ts';
+import { connectLocal } from '../transport/local-client.ts';
+import { localSocketPath } from '../transport/local-socket.ts';
 import { analyze } from '../vectorize/index.ts';
 import { DATABASE_OPTIONS, openRuntime, type Command, type Runtime } from './command.ts';
 
@@ -84,36 +88,71 @@ export function promptQuery(prompt: string | undefined): string | null {
 }
 
 /**
- * The prompt hook's database, opened before the hook JSON is read: the connection (a new
- * PostgreSQL backend and its authentication) and the schema check then overlap reading stdin,
- * resolving the project and analysing the prompt, instead of following them. A failure is kept
- * until the hook needs the database, so a bad input is still reported as such, and a prompt
- * with nothing to search for still says so.
+ * Where the prompt hook's memories come from, settled before the hook JSON is read so that it
+ * overlaps reading stdin, resolving the project and analysing the prompt instead of following
+ * them: a running Sage on the local socket (src/transport/local-socket.ts — warm pool, warm
+ * caches, full ranking), else PostgreSQL itself (a new backend, its login and the schema check,
+ * then the quick ranking). A failure is kept until the hook needs the memories, so a bad input
+ * is still reported as such, and a prompt with nothing to search for still says so.
  */
-interface EarlyDatabase {
-  ready: Promise<Runtime>;
+type Source = { kind: 'local'; client: Client } | { kind: 'database'; runtime: Runtime };
+
+interface EarlySource {
+  ready: Promise<Source>;
+  /** The database, when the local Sage failed after all (it stopped answering mid-call). */
+  database(): Promise<Runtime>;
   close(): Promise<void>;
 }
 
-function openEarly(flags: Flags): EarlyDatabase {
+function openEarly(flags: Flags, timeoutMs: number): EarlySource {
   let runtime: Runtime | undefined;
-  let ready: Promise<Runtime>;
+  let client: Client | undefined;
+  const openDatabase = (): Promise<Runtime> => {
+    try {
+      // The runtime's default project is never used: the search names the project resolved from
+      // the hook input (and checked) in promptHook. Naming one here keeps a blank SAGE_PROJECT or
+      // --project, which the project rule skips, from failing the configuration before that.
+      const opened = (runtime ??= openRuntime({ ...quiet(flags), project: 'default' }, 'sage-hook'));
+      return opened.db.ready().then(() => opened);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  };
+  let ready: Promise<Source>;
   try {
-    // The runtime's default project is never used: the search names the project resolved from
-    // the hook input (and checked) in promptHook. Naming one here keeps a blank SAGE_PROJECT or
-    // --project, which the project rule skips, from failing the configuration before that.
-    const opened = openRuntime({ ...quiet(flags), project: 'default' }, 'sage-hook');
-    runtime = opened;
-    ready = opened.db.ready().then(() => opened);
+    const config = loadConfig(['databaseUrl', 'tenant', 'hookSocket'], flags);
+    const socketPath = localSocketPath(config.hookSocket, requireDatabaseUrl(config.databaseUrl), config.tenant);
+    const local = socketPath === null ? Promise.resolve(null) : connectLocal(socketPath, timeoutMs).catch(() => null);
+    ready = local.then(async (connected): Promise<Source> => {
+      if (connected) return { kind: 'local', client: (client = connected) };
+      return { kind: 'database', runtime: await openDatabase() };
+    });
   } catch (err) {
     ready = Promise.reject(err);
   }
   ready.catch(() => undefined); // reported where it is awaited, if the hook gets that far
-  return { ready, close: async () => runtime?.db.close().catch(() => undefined) };
+  return {
+    ready,
+    database: openDatabase,
+    close: async () => {
+      await client?.close().catch(() => undefined);
+      await runtime?.db.close().catch(() => undefined);
+    },
+  };
+}
+
+/** Context from the local Sage's get_context (full ranking, its caches), or undefined when that failed. */
+async function askLocal(client: Client, args: { query: string; budget: number; project: string }, timeoutMs: number): Promise<{ context: string; shown: number } | undefined> {
+  try {
+    const out = await callTool(client, 'get_context', args, timeoutMs, 'the local Sage');
+    return { context: typeof out.context === 'string' ? out.context : '', shown: Array.isArray(out.ids) ? out.ids.length : 0 };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Where the prompt hook finds memories: PostgreSQL (opened early), or a remote Sage (--url). */
-type Backend = { kind: 'database'; db: EarlyDatabase } | { kind: 'remote'; url: string };
+type Backend = { kind: 'database'; db: EarlySource } | { kind: 'remote'; url: string };
 
 async function promptHook(flags: Flags, input: HookInput, timeoutMs: number, backend: Backend): Promise<{ stdout: string; note: string }> {
   const query = promptQuery(input.prompt);
@@ -122,13 +161,21 @@ async function promptHook(flags: Flags, input: HookInput, timeoutMs: number, bac
   const { project } = projectFor(flags, input);
   let context: string;
   let shown: number;
+  let via = '';
   if (backend.kind === 'database') {
     loadConfig(['project'], { project }); // the checks a project name gets everywhere (config.ts)
-    const runtime = await backend.db.ready;
-    // quick: this process ranks once on empty caches and exits (RankOptions in memory/search.ts).
-    const packed = await runtime.service.context({ tenant: runtime.tenant, project }, { query, budget }, { quick: true });
-    context = packed.text;
-    shown = packed.ids.length;
+    const source = await backend.db.ready;
+    const local = source.kind === 'local' ? await askLocal(source.client, { query, budget, project }, timeoutMs) : undefined;
+    if (local) {
+      ({ context, shown } = local);
+      via = ' (via the running Sage)';
+    } else {
+      const runtime = source.kind === 'database' ? source.runtime : await backend.db.database();
+      // quick: this process ranks once on empty caches and exits (RankOptions in memory/search.ts).
+      const packed = await runtime.service.context({ tenant: runtime.tenant, project }, { query, budget }, { quick: true });
+      context = packed.text;
+      shown = packed.ids.length;
+    }
   } else {
     const { connectRemote, readToken } = await import('./hook-remote.ts');
     const remote = await connectRemote({ url: backend.url, token: await readToken(flags['token-file'] as string | undefined), timeoutMs });
@@ -140,11 +187,11 @@ async function promptHook(flags: Flags, input: HookInput, timeoutMs: number, bac
       await remote.close().catch(() => undefined);
     }
   }
-  if (!context) return { stdout: '', note: `no relevant memories in project "${project}"` };
+  if (!context) return { stdout: '', note: `no relevant memories in project "${project}"${via}` };
   const stdout = flags.json
     ? JSON.stringify({ hookSpecificOutput: { hookEventName: 'UserPromptSubmit', additionalContext: context } }) + '\n'
     : context + '\n';
-  return { stdout, note: `${shown} memories (${context.length} characters) from project "${project}"` };
+  return { stdout, note: `${shown} memories (${context.length} characters) from project "${project}"${via}` };
 }
 
 async function loadTranscript(flags: Flags, input: HookInput, rest: string): Promise<string> {
@@ -211,7 +258,7 @@ export async function runHook(event: Event, flags: Flags): Promise<void> {
   }, timeoutMs);
   deadline.unref();
   const backend: Backend | undefined =
-    event !== 'prompt' ? undefined : typeof flags.url === 'string' ? { kind: 'remote', url: flags.url } : { kind: 'database', db: openEarly(flags) };
+    event !== 'prompt' ? undefined : typeof flags.url === 'string' ? { kind: 'remote', url: flags.url } : { kind: 'database', db: openEarly(flags, timeoutMs) };
   try {
     const { input, rest } = readHookStream(await readStdin(event === 'stop' ? MAX_STREAM_BYTES : MAX_HOOK_JSON_BYTES));
     if (backend) {
@@ -247,6 +294,9 @@ export const hookCommand: Command = {
   --url URL            Use a remote Sage over HTTP (https://host/mcp) instead of PostgreSQL
   --token-file FILE    Bearer token for --url (env SAGE_TOKEN_FILE)
   --timeout-ms N       Give up after N ms and exit 0 (prompt ${PROMPT_TIMEOUT_MS}, stop ${STOP_TIMEOUT_MS})
+  --hook-socket PATH   prompt: ask the Sage listening here first, or "off" (env SAGE_HOOK_SOCKET;
+                       default: the socket of a running "sage stdio" or "sage serve" for the same
+                       database and tenant)
   --database-url URL   PostgreSQL URL (env DATABASE_URL or DATABASE_URL_FILE)
   --tenant NAME        Tenant (env SAGE_TENANT, default "local")
   --log-level LEVEL    debug | info | warn | error | silent (env SAGE_LOG_LEVEL; hooks default to warn)
@@ -260,6 +310,7 @@ export const hookCommand: Command = {
     url: { type: 'string' },
     'token-file': { type: 'string' },
     'timeout-ms': { type: 'string' },
+    'hook-socket': { type: 'string' },
   },
   usageExitCode: 0,
   async run(flags, positionals) {

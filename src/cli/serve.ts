@@ -8,7 +8,7 @@
  */
 import { loadConfig, type Flags } from '../config.ts';
 import { log } from '../log.ts';
-import { DATABASE_OPTIONS, openRuntime, type Command, type Options } from './command.ts';
+import { DATABASE_OPTIONS, HOOK_SOCKET_OPTIONS, openRuntime, serveHookSocket, type Command, type Options } from './command.ts';
 
 export const JWT_OPTIONS: Options = {
   'jwt-secret-file': { type: 'string' },
@@ -39,6 +39,9 @@ const HELP = `  --database-url URL        PostgreSQL URL (env DATABASE_URL or DA
   --jwt-audience AUD        Required "aud" of tokens (env SAGE_JWT_AUDIENCE)
   --jwt-algorithms LIST     Accepted algorithms: HS256, EdDSA, ES256 (env SAGE_JWT_ALGORITHMS; default: the key's)
   --tenant-claim NAME       Claim naming the tenant (env SAGE_TENANT_CLAIM, default "sub")
+  --hook-socket PATH        Where prompt hooks in this container or host reach this Sage, for the
+                            tenant SAGE_TENANT (default "local"), or "off" (env SAGE_HOOK_SOCKET;
+                            default $XDG_RUNTIME_DIR/sage/ or $TMPDIR/sage-UID/)
 
 The tenant of each request comes from its token; SAGE_TENANT does not apply.`;
 
@@ -50,6 +53,7 @@ export const serveCommand: Command = {
   options: {
     ...DATABASE_OPTIONS_NO_TENANT,
     ...JWT_OPTIONS,
+    ...HOOK_SOCKET_OPTIONS,
     host: { type: 'string' },
     port: { type: 'string' },
     'public-url': { type: 'string' },
@@ -106,6 +110,8 @@ export const serveCommand: Command = {
     });
     log.info('tokens verified with', { keys: keys.description, algorithms: keys.algorithms, issuer: config.jwtIssuer ?? null, audience: config.jwtAudience ?? null, tenant_claim: config.tenantClaim });
     if (!config.jwtAudience) log.warn('SAGE_JWT_AUDIENCE is not set: any token signed with this key is accepted, whatever service it was minted for');
+    // `docker exec -i sage /sage hook prompt` runs beside this server: it asks here first.
+    const hookSocket = serveHookSocket(flags, runtime);
     runtime.db.ready().catch((err: unknown) => log.warn('database not ready yet; /readyz reports it and requests retry', { error: err }));
 
     return new Promise<number>((resolve) => {
@@ -116,6 +122,7 @@ export const serveCommand: Command = {
         log.info('http server stopping', { signal, in_flight: http.inFlight() });
         void (async () => {
           await http.close().catch((err: unknown) => log.error('closing the http server failed', { error: err }));
+          await hookSocket?.close().catch(() => undefined);
           await runtime.db.close().catch(() => undefined);
           log.info('http server stopped');
           resolve(0);

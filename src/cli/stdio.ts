@@ -7,14 +7,14 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { workspaceProject } from '../claude/project.ts';
 import { log } from '../log.ts';
 import { createMcpServer } from '../mcp/server.ts';
-import { DATABASE_HELP, DATABASE_OPTIONS, openRuntime, type Command } from './command.ts';
+import { DATABASE_HELP, DATABASE_OPTIONS, HOOK_SOCKET_HELP, HOOK_SOCKET_OPTIONS, openRuntime, serveHookSocket, type Command } from './command.ts';
 
 export const stdioCommand: Command = {
   name: 'stdio',
   summary: 'Serve MCP over stdin/stdout (for Claude Code and other local clients)',
   usage: 'sage stdio [options]',
-  details: DATABASE_HELP,
-  options: DATABASE_OPTIONS,
+  details: `${DATABASE_HELP}\n${HOOK_SOCKET_HELP}`,
+  options: { ...DATABASE_OPTIONS, ...HOOK_SOCKET_OPTIONS },
   async run(flags) {
     const runtime = openRuntime(flags, 'sage-stdio');
     // The same rule as the Claude Code hooks (src/claude/project.ts): a client started in a
@@ -30,11 +30,13 @@ export const stdioCommand: Command = {
       done = resolve;
     });
     let closing = false;
+    let hookSocket: ReturnType<typeof serveHookSocket> = null;
     const shutdown = async (reason: string) => {
       if (closing) return;
       closing = true;
       log.info('stdio server stopping', { reason });
       await server.close().catch(() => undefined);
+      await hookSocket?.close().catch(() => undefined);
       await runtime.db.close().catch(() => undefined);
       done(0);
     };
@@ -47,6 +49,8 @@ export const stdioCommand: Command = {
 
     await server.connect(transport);
     log.info('stdio server ready', { tenant: runtime.tenant, project, project_from: resolved.how });
+    // While Claude Code runs this server, its prompt hooks ask here instead of opening the database.
+    if (!closing) hookSocket = serveHookSocket(flags, { ...runtime, project });
     runtime.db.ready().catch((err: unknown) => {
       log.warn('database not ready yet; tool calls will retry', { error: err });
     });

@@ -289,6 +289,21 @@ test('containers: images, compose, MCP over exec and HTTP, restarts, air-gapped 
     }
   });
 
+  await t.test('the prompt hook through `podman exec -i sage /sage hook prompt` asks the running sage serve', async () => {
+    const client = await stdioClient();
+    try {
+      await callOk(client, 'remember', { content: FACT, kind: 'fact', project: 'kestrel' });
+    } finally {
+      await client.close();
+    }
+    const input = JSON.stringify({ session_id: 'container-hook', cwd: '/home/alice/src/kestrel', hook_event_name: 'UserPromptSubmit', prompt: 'which port does the Kestrel staging database use?' });
+    const hook = await run('podman', ['exec', '-i', 'sage', '/sage', 'hook', 'prompt', '--project', 'kestrel'], { input });
+    assert.equal(hook.code, 0, hook.stderr);
+    assert.match(hook.stdout, /listens on port 6543/);
+    // Answered by the server's socket in the container's /tmp (tmpfs), not by a new database connection.
+    assert.match(hook.stderr, /\(via the running Sage\)/);
+  });
+
   await t.test('HTTP at 127.0.0.1 with a token from `sage token`; none without', async () => {
     const unauthenticated = await fetch(`http://127.0.0.1:${sagePort}/mcp`, {
       method: 'POST',

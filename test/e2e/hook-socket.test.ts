@@ -1,0 +1,142 @@
+/**
+ * The prompt hook's short way to a running Sage (src/transport/local-socket.ts): `sage stdio`
+ * and `sage serve` listen on a per-user Unix socket, and `sage hook prompt` asks there before
+ * opening PostgreSQL itself. Real processes, a real PostgreSQL; SAGE_TEST_BINARY=dist/sage runs
+ * the same on the binary.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { callOk, connectStdio, sageCommand } from '../helpers/mcp.ts';
+import { makeKeys, startServe } from '../helpers/http.ts';
+import { createTestDatabase } from '../helpers/postgres.ts';
+import { runSageProcess } from '../helpers/process.ts';
+import { makeTempDir } from '../helpers/tmp.ts';
+
+const VIA_SERVER = / \(via the running Sage\)\n/;
+
+function promptJson(prompt: string, cwd = '/home/alice/src/shop'): string {
+  return JSON.stringify({ session_id: 'socket-test', cwd, hook_event_name: 'UserPromptSubmit', prompt });
+}
+
+/** The socket a Sage opened under `runtimeDir` (XDG_RUNTIME_DIR), once it is there. */
+async function socketIn(runtimeDir: string, timeoutMs = 20_000): Promise<string> {
+  const dir = path.join(runtimeDir, 'sage');
+  for (const started = Date.now(); Date.now() - started < timeoutMs; await new Promise((r) => setTimeout(r, 50))) {
+    const found = existsSync(dir) ? readdirSync(dir).find((f) => /^hook-[0-9a-f]{16}\.sock$/.test(f)) : undefined;
+    if (found) return path.join(dir, found);
+  }
+  throw new Error(`no hook socket appeared in ${dir}`);
+}
+
+async function gone(file: string, timeoutMs = 10_000): Promise<void> {
+  for (const started = Date.now(); existsSync(file); await new Promise((r) => setTimeout(r, 50))) {
+    if (Date.now() - started > timeoutMs) throw new Error(`${file} is still there`);
+  }
+}
+
+test('the prompt hook asks the running sage stdio over its socket, and PostgreSQL when none runs', async (t) => {
+  const db = await createTestDatabase(t);
+  const runtimeDir = makeTempDir(t);
+  const env = { DATABASE_URL: db.url, XDG_RUNTIME_DIR: runtimeDir };
+  const session = await connectStdio(env, t);
+  await callOk(session.client, 'remember', { kind: 'fact', content: 'The checkout test timed out because the stripe webhook mock slept 30 s; it now answers at once.', project: 'shop' });
+  const socket = await socketIn(runtimeDir);
+  assert.equal(statSync(path.dirname(socket)).mode & 0o777, 0o700, 'the directory is private');
+  assert.equal(statSync(socket).mode & 0o777, 0o600);
+
+  const viaServer = await runSageProcess(['hook', 'prompt'], { env, stdin: promptJson('why did the checkout test time out?') });
+  assert.equal(viaServer.code, 0, viaServer.stderr);
+  assert.match(viaServer.stdout, /^Relevant memories from Sage \(shop\), most relevant first:\n.*stripe webhook mock/);
+  assert.match(viaServer.stderr, VIA_SERVER);
+
+  // The hook's own project still decides what it sees, through the server too.
+  const otherProject = await runSageProcess(['hook', 'prompt'], { env, stdin: promptJson('why did the checkout test time out?', '/home/alice/src/blog') });
+  assert.equal(otherProject.stdout, '');
+  assert.match(otherProject.stderr, /no relevant memories in project "blog"/);
+
+  // Another tenant is another socket: no server for it, so the hook reads PostgreSQL as that tenant.
+  const otherTenant = await runSageProcess(['hook', 'prompt'], { env: { ...env, SAGE_TENANT: 'bob' }, stdin: promptJson('why did the checkout test time out?') });
+  assert.equal(otherTenant.code, 0, otherTenant.stderr);
+  assert.equal(otherTenant.stdout, '', "bob sees none of local's memories");
+  assert.doesNotMatch(otherTenant.stderr, VIA_SERVER);
+
+  const off = await runSageProcess(['hook', 'prompt', '--hook-socket', 'off'], { env, stdin: promptJson('why did the checkout test time out?') });
+  assert.equal(off.code, 0, off.stderr);
+  assert.equal(off.stdout, viaServer.stdout, 'the same block, read from PostgreSQL');
+  assert.doesNotMatch(off.stderr, VIA_SERVER);
+
+  // The client leaves: the server exits and takes its socket with it; hooks read PostgreSQL.
+  await session.close();
+  await gone(socket);
+  const after = await runSageProcess(['hook', 'prompt'], { env, stdin: promptJson('why did the checkout test time out?') });
+  assert.equal(after.stdout, viaServer.stdout);
+  assert.doesNotMatch(after.stderr, VIA_SERVER);
+});
+
+test('a socket left by a killed Sage is taken over; a directory open to others is refused', async (t) => {
+  const db = await createTestDatabase(t);
+  const runtimeDir = makeTempDir(t);
+  const env = { DATABASE_URL: db.url, XDG_RUNTIME_DIR: runtimeDir };
+  const { command, args } = sageCommand();
+  const start = (extra: Record<string, string> = {}) => {
+    const child = spawn(command, [...args, 'stdio'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env, ...extra }, stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    t.after(() => child.kill('SIGKILL'));
+    return { child, stderr: () => stderr };
+  };
+  const first = start();
+  const socket = await socketIn(runtimeDir);
+  const exited = new Promise((r) => first.child.once('exit', r));
+  first.child.kill('SIGKILL');
+  await exited;
+  assert.ok(existsSync(socket), 'a killed Sage leaves its socket file behind');
+
+  const stale = await runSageProcess(['hook', 'prompt'], { env, stdin: promptJson('postgres deadlock in the migration pool') });
+  assert.equal(stale.code, 0, stale.stderr);
+  assert.doesNotMatch(stale.stderr, VIA_SERVER);
+  assert.match(stale.stderr, /no relevant memories in project "shop"/, 'answered from PostgreSQL, not stuck on the dead socket');
+
+  // The next Sage finds the file, sees that nobody answers on it, and listens there itself.
+  const second = start();
+  for (const started = Date.now(); ; await new Promise((r) => setTimeout(r, 100))) {
+    const out = await runSageProcess(['hook', 'prompt'], { env, stdin: promptJson('postgres deadlock in the migration pool') });
+    assert.equal(out.code, 0, out.stderr);
+    if (VIA_SERVER.test(out.stderr)) break;
+    if (Date.now() - started > 20_000) throw new Error(`the second Sage never took the socket over: ${second.stderr()}`);
+  }
+
+  // A runtime directory others may enter: no socket there, and the hook does not use one either.
+  const openDir = makeTempDir(t);
+  mkdirSync(path.join(openDir, 'sage'), { mode: 0o755 });
+  chmodSync(path.join(openDir, 'sage'), 0o755);
+  const exposed = start({ XDG_RUNTIME_DIR: openDir, SAGE_LOG_LEVEL: 'warn' });
+  for (const started = Date.now(); !/not private/.test(exposed.stderr()); await new Promise((r) => setTimeout(r, 50))) {
+    if (Date.now() - started > 20_000) throw new Error(`no warning about the open directory: ${exposed.stderr()}`);
+  }
+  assert.match(exposed.stderr(), /is open to other users \(mode 755; expected 700\)/);
+  assert.deepEqual(readdirSync(path.join(openDir, 'sage')), []);
+});
+
+test('sage serve listens for the hooks beside it (docker exec -i sage /sage hook prompt)', async (t) => {
+  const db = await createTestDatabase(t);
+  const keys = makeKeys(t);
+  const runtimeDir = makeTempDir(t);
+  const env = { DATABASE_URL: db.url, XDG_RUNTIME_DIR: runtimeDir };
+  const serve = await startServe({ ...env, SAGE_JWT_SECRET_FILE: keys.secretFile }, t);
+  const socket = await socketIn(runtimeDir);
+  const capture = await runSageProcess(['hook', 'stop'], {
+    env,
+    stdin: JSON.stringify({ session_id: '5d3c2b1a-7e6f-4a8b-9c0d-1e2f3a4b5c6d', transcript_path: path.resolve(import.meta.dirname, '../fixtures/claude/transcript.jsonl'), cwd: '/home/alice/src/shop', hook_event_name: 'Stop' }),
+  });
+  assert.match(capture.stderr, /captured 2 new turns/);
+  const prompt = await runSageProcess(['hook', 'prompt'], { env, stdin: promptJson('Why was the checkout test timing out?') });
+  assert.equal(prompt.code, 0, prompt.stderr);
+  assert.match(prompt.stdout, /checkout test fails about one run in five/);
+  assert.match(prompt.stderr, VIA_SERVER);
+  assert.equal(await serve.stop(), 0);
+  await gone(socket);
+});

@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, chownSync, mkdirSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
+import { localSocketPath, privateDirProblem } from '../../src/transport/local-socket.ts';
+import { makeTempDir } from '../helpers/tmp.ts';
+
+test('the hook socket is named by database and tenant, never by the password', () => {
+  const env = { XDG_RUNTIME_DIR: '/run/user/1000' };
+  const a = localSocketPath(undefined, 'postgres://sage:one@db:5432/sage', 'local', env)!;
+  assert.match(a, /^\/run\/user\/1000\/sage\/hook-[0-9a-f]{16}\.sock$/);
+  assert.equal(localSocketPath(undefined, 'postgres://sage:two@db:5432/sage', 'local', env), a, 'a rotated password is the same Sage');
+  assert.notEqual(localSocketPath(undefined, 'postgres://sage:one@db:5432/sage', 'bob', env), a, 'another tenant');
+  assert.notEqual(localSocketPath(undefined, 'postgres://sage:one@db:5432/other', 'local', env), a, 'another database');
+  assert.notEqual(localSocketPath(undefined, 'postgres://sage:one@db2:5432/sage', 'local', env), a, 'another server');
+  assert.ok(!a.includes('one'));
+  assert.equal(localSocketPath('off', 'postgres://db/sage', 'local', env), null);
+  assert.equal(localSocketPath('/srv/sage/hook.sock', 'postgres://db/sage', 'local', env), '/srv/sage/hook.sock');
+  const fallback = localSocketPath(undefined, 'postgres://db/sage', 'local', {})!;
+  assert.match(fallback, new RegExp(`/sage-${process.getuid!()}/hook-[0-9a-f]{16}\\.sock$`));
+  assert.ok(Buffer.byteLength(fallback) < 100, 'fits sun_path');
+});
+
+test('only a private directory of this user may hold the socket', (t) => {
+  const dir = makeTempDir(t);
+  const own = path.join(dir, 'own');
+  mkdirSync(own, { mode: 0o700 });
+  assert.equal(privateDirProblem(own), null);
+  const open = path.join(dir, 'open');
+  mkdirSync(open);
+  chmodSync(open, 0o750);
+  assert.match(privateDirProblem(open)!, /open to other users \(mode 750; expected 700\)/);
+  const link = path.join(dir, 'link');
+  symlinkSync(own, link);
+  assert.match(privateDirProblem(link)!, /is not a directory/);
+  assert.match(privateDirProblem(path.join(dir, 'missing'))!, /cannot be examined \(ENOENT\)/);
+  if (process.getuid!() === 0) {
+    const foreign = path.join(dir, 'foreign');
+    mkdirSync(foreign, { mode: 0o700 });
+    chownSync(foreign, 65532, 65532);
+    assert.match(privateDirProblem(foreign)!, /belongs to uid 65532, not to this user \(0\)/);
+  }
+});
