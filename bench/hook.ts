@@ -22,7 +22,7 @@
 // "binary_no_server":{...},"floor_binary":{...},"binary_over_floor":{"p50_ms":x,"p95_ms":x},
 // "binary_no_server_over_floor":{...},"source":{...},...,"load":[1,5,15 min],"stop_ms":x}
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -128,15 +128,15 @@ async function main(): Promise<void> {
     'what is the capital of Mongolia',
   ];
   // The Sage a Claude Code session keeps running: `sage stdio`, its stdin held open, its socket
-  // in a private runtime directory of this run.
+  // in a private directory of this run.
   const runtimeDir = mkdtempSync(join(tmpdir(), 'sage-bench-hook-'));
-  const server = spawn(BINARY, ['stdio'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env, XDG_RUNTIME_DIR: runtimeDir, SAGE_LOG_LEVEL: 'warn' }, stdio: ['pipe', 'ignore', 'inherit'] });
-  const socketDir = join(runtimeDir, 'sage');
-  for (let waited = 0; !(existsSync(socketDir) && readdirSync(socketDir).some((f) => f.endsWith('.sock'))); waited += 50) {
+  const socket = join(runtimeDir, 'hook.sock');
+  const server = spawn(BINARY, ['stdio'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env, SAGE_HOOK_SOCKET: socket, SAGE_LOG_LEVEL: 'warn' }, stdio: ['pipe', 'ignore', 'inherit'] });
+  for (let waited = 0; !existsSync(socket); waited += 50) {
     if (waited > 20_000 || server.exitCode !== null) throw new Error('the running Sage (sage stdio) did not open its hook socket');
     await new Promise((r) => setTimeout(r, 50));
   }
-  const withServer = { ...env, XDG_RUNTIME_DIR: runtimeDir };
+  const withServer = { ...env, SAGE_HOOK_SOCKET: socket };
   const noServer = { ...env, SAGE_HOOK_SOCKET: 'off' };
 
   type Variant = { name: string; command: string; args: string[]; env: Record<string, string>; floor?: string; samples: number[]; printed: number; note: RegExp | undefined };

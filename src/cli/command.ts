@@ -38,7 +38,7 @@ export const DATABASE_OPTIONS: Options = {
 /** For the long-running servers (stdio, serve): the socket the prompt hooks ask first. */
 export const HOOK_SOCKET_OPTIONS: Options = { 'hook-socket': { type: 'string' } };
 export const HOOK_SOCKET_HELP = `  --hook-socket PATH   Where prompt hooks reach this Sage, or "off" (env SAGE_HOOK_SOCKET; default
-                       $XDG_RUNTIME_DIR/sage/ or $TMPDIR/sage-UID/, one socket per database and tenant)`;
+                       /tmp/sage-UID/hook-HASH.sock, one per database and tenant)`;
 
 export const DATABASE_HELP = `  --database-url URL   PostgreSQL URL (env DATABASE_URL or DATABASE_URL_FILE)
   --project NAME       Default project (env SAGE_PROJECT, default "default")

@@ -41,7 +41,7 @@ const HELP = `  --database-url URL        PostgreSQL URL (env DATABASE_URL or DA
   --tenant-claim NAME       Claim naming the tenant (env SAGE_TENANT_CLAIM, default "sub")
   --hook-socket PATH        Where prompt hooks in this container or host reach this Sage, for the
                             tenant SAGE_TENANT (default "local"), or "off" (env SAGE_HOOK_SOCKET;
-                            default $XDG_RUNTIME_DIR/sage/ or $TMPDIR/sage-UID/)
+                            default /tmp/sage-UID/hook-HASH.sock)
 
 The tenant of each request comes from its token; SAGE_TENANT does not apply.`;
 

@@ -9,18 +9,20 @@
  * there first — MCP with the SDK's own server and client, framed as on stdio (one JSON-RPC
  * message per line). When nothing listens, the hook opens the database itself.
  *
- * Who may connect: the socket lives in a directory that only its user can enter
- * ($XDG_RUNTIME_DIR/sage, else <tmpdir>/sage-<uid>, created 0700). Both sides refuse a directory
- * that is a symbolic link, belongs to someone else or is open to others: a connection can read
- * and write this user's memories exactly as their DATABASE_URL can, and the hook sends its
- * prompt there. The socket's name is a hash of what both sides configure — the database (URL
- * without its password) and the tenant — so a hook only reaches a Sage that reads the memories
- * it would read itself. SAGE_HOOK_SOCKET (--hook-socket) names another path, or "off".
+ * Where: /tmp/sage-<uid>/, a directory that only its user can enter (created 0700). Not
+ * $XDG_RUNTIME_DIR or $TMPDIR: the hook and the server must agree without sharing an environment,
+ * and MCP clients start servers with a reduced one (the SDK's stdio client passes only HOME,
+ * LOGNAME, PATH, SHELL, TERM and USER unless told otherwise). Both sides refuse a directory that
+ * is a symbolic link, belongs to someone else or is open to others: a connection can read and
+ * write this user's memories exactly as their DATABASE_URL can, and the hook sends its prompt
+ * there (another user who creates /tmp/sage-<uid> first only turns the short way off). The
+ * socket's name is a hash of what both sides configure — the database (URL without its
+ * password) and the tenant — so a hook only reaches a Sage that reads the memories it would
+ * read itself. SAGE_HOOK_SOCKET (--hook-socket) names another path, or "off".
  */
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, unlinkSync, chmodSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
@@ -39,12 +41,10 @@ const TAKEOVER_MS = 30_000;
  * The socket path for this database and tenant, or null when turned off. `setting` is
  * SAGE_HOOK_SOCKET / --hook-socket: "off", an absolute path, or unset for the default.
  */
-export function localSocketPath(setting: string | undefined, databaseUrl: string, tenant: string, env: NodeJS.ProcessEnv = process.env): string | null {
+export function localSocketPath(setting: string | undefined, databaseUrl: string, tenant: string): string | null {
   if (setting === 'off') return null;
   if (setting) return setting;
-  const runtime = env.XDG_RUNTIME_DIR && path.isAbsolute(env.XDG_RUNTIME_DIR) ? path.join(env.XDG_RUNTIME_DIR, 'sage') : null;
-  const dir = runtime ?? path.join(tmpdir(), `sage-${process.getuid?.() ?? 'user'}`);
-  return path.join(dir, `hook-${socketKey(databaseUrl, tenant)}.sock`);
+  return path.join('/tmp', `sage-${process.getuid?.() ?? 'user'}`, `hook-${socketKey(databaseUrl, tenant)}.sock`);
 }
 
 /** What identifies the memories a Sage reads: the database without its password, and the tenant. */

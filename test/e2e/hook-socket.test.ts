@@ -14,6 +14,7 @@ import { makeKeys, startServe } from '../helpers/http.ts';
 import { createTestDatabase } from '../helpers/postgres.ts';
 import { runSageProcess } from '../helpers/process.ts';
 import { makeTempDir } from '../helpers/tmp.ts';
+import { localSocketPath } from '../../src/transport/local-socket.ts';
 
 const VIA_SERVER = / \(via the running Sage\)\n/;
 
@@ -21,14 +22,13 @@ function promptJson(prompt: string, cwd = '/home/alice/src/shop'): string {
   return JSON.stringify({ session_id: 'socket-test', cwd, hook_event_name: 'UserPromptSubmit', prompt });
 }
 
-/** The socket a Sage opened under `runtimeDir` (XDG_RUNTIME_DIR), once it is there. */
-async function socketIn(runtimeDir: string, timeoutMs = 20_000): Promise<string> {
-  const dir = path.join(runtimeDir, 'sage');
-  for (const started = Date.now(); Date.now() - started < timeoutMs; await new Promise((r) => setTimeout(r, 50))) {
-    const found = existsSync(dir) ? readdirSync(dir).find((f) => /^hook-[0-9a-f]{16}\.sock$/.test(f)) : undefined;
-    if (found) return path.join(dir, found);
+/** The socket of a Sage on `databaseUrl` (tenant "local"), once it is there. */
+async function socketFor(databaseUrl: string, timeoutMs = 20_000): Promise<string> {
+  const socket = localSocketPath(undefined, databaseUrl, 'local')!;
+  for (const started = Date.now(); !existsSync(socket); await new Promise((r) => setTimeout(r, 50))) {
+    if (Date.now() - started > timeoutMs) throw new Error(`no hook socket appeared at ${socket}`);
   }
-  throw new Error(`no hook socket appeared in ${dir}`);
+  return socket;
 }
 
 async function gone(file: string, timeoutMs = 10_000): Promise<void> {
@@ -39,11 +39,10 @@ async function gone(file: string, timeoutMs = 10_000): Promise<void> {
 
 test('the prompt hook asks the running sage stdio over its socket, and PostgreSQL when none runs', async (t) => {
   const db = await createTestDatabase(t);
-  const runtimeDir = makeTempDir(t);
-  const env = { DATABASE_URL: db.url, XDG_RUNTIME_DIR: runtimeDir };
+  const env = { DATABASE_URL: db.url };
   const session = await connectStdio(env, t);
   await callOk(session.client, 'remember', { kind: 'fact', content: 'The checkout test timed out because the stripe webhook mock slept 30 s; it now answers at once.', project: 'shop' });
-  const socket = await socketIn(runtimeDir);
+  const socket = await socketFor(db.url);
   assert.equal(statSync(path.dirname(socket)).mode & 0o777, 0o700, 'the directory is private');
   assert.equal(statSync(socket).mode & 0o777, 0o600);
 
@@ -78,8 +77,7 @@ test('the prompt hook asks the running sage stdio over its socket, and PostgreSQ
 
 test('a socket left by a killed Sage is taken over; a directory open to others is refused', async (t) => {
   const db = await createTestDatabase(t);
-  const runtimeDir = makeTempDir(t);
-  const env = { DATABASE_URL: db.url, XDG_RUNTIME_DIR: runtimeDir };
+  const env = { DATABASE_URL: db.url };
   const { command, args } = sageCommand();
   const start = (extra: Record<string, string> = {}) => {
     const child = spawn(command, [...args, 'stdio'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env, ...extra }, stdio: ['pipe', 'ignore', 'pipe'] });
@@ -89,7 +87,7 @@ test('a socket left by a killed Sage is taken over; a directory open to others i
     return { child, stderr: () => stderr };
   };
   const first = start();
-  const socket = await socketIn(runtimeDir);
+  const socket = await socketFor(db.url);
   const exited = new Promise((r) => first.child.once('exit', r));
   first.child.kill('SIGKILL');
   await exited;
@@ -109,25 +107,28 @@ test('a socket left by a killed Sage is taken over; a directory open to others i
     if (Date.now() - started > 20_000) throw new Error(`the second Sage never took the socket over: ${second.stderr()}`);
   }
 
-  // A runtime directory others may enter: no socket there, and the hook does not use one either.
-  const openDir = makeTempDir(t);
-  mkdirSync(path.join(openDir, 'sage'), { mode: 0o755 });
-  chmodSync(path.join(openDir, 'sage'), 0o755);
-  const exposed = start({ XDG_RUNTIME_DIR: openDir, SAGE_LOG_LEVEL: 'warn' });
+  // A directory others may enter: no socket there, and the hook does not use one either.
+  const openDir = path.join(makeTempDir(t), 'sage');
+  mkdirSync(openDir, { mode: 0o755 });
+  chmodSync(openDir, 0o755);
+  const exposedEnv = { SAGE_HOOK_SOCKET: path.join(openDir, 'hook.sock'), SAGE_LOG_LEVEL: 'warn' };
+  const exposed = start(exposedEnv);
   for (const started = Date.now(); !/not private/.test(exposed.stderr()); await new Promise((r) => setTimeout(r, 50))) {
     if (Date.now() - started > 20_000) throw new Error(`no warning about the open directory: ${exposed.stderr()}`);
   }
   assert.match(exposed.stderr(), /is open to other users \(mode 755; expected 700\)/);
-  assert.deepEqual(readdirSync(path.join(openDir, 'sage')), []);
+  assert.deepEqual(readdirSync(openDir), []);
+  const refused = await runSageProcess(['hook', 'prompt'], { env: { ...env, ...exposedEnv }, stdin: promptJson('postgres deadlock in the migration pool') });
+  assert.equal(refused.code, 0, refused.stderr);
+  assert.match(refused.stderr, /no relevant memories in project "shop"\n/, 'answered from PostgreSQL');
 });
 
 test('sage serve listens for the hooks beside it (docker exec -i sage /sage hook prompt)', async (t) => {
   const db = await createTestDatabase(t);
   const keys = makeKeys(t);
-  const runtimeDir = makeTempDir(t);
-  const env = { DATABASE_URL: db.url, XDG_RUNTIME_DIR: runtimeDir };
+  const env = { DATABASE_URL: db.url };
   const serve = await startServe({ ...env, SAGE_JWT_SECRET_FILE: keys.secretFile }, t);
-  const socket = await socketIn(runtimeDir);
+  const socket = await socketFor(db.url);
   const capture = await runSageProcess(['hook', 'stop'], {
     env,
     stdin: JSON.stringify({ session_id: '5d3c2b1a-7e6f-4a8b-9c0d-1e2f3a4b5c6d', transcript_path: path.resolve(import.meta.dirname, '../fixtures/claude/transcript.jsonl'), cwd: '/home/alice/src/shop', hook_event_name: 'Stop' }),
