@@ -99,12 +99,24 @@ type Source = { kind: 'local'; client: Client } | { kind: 'database'; runtime: R
 
 interface EarlySource {
   ready: Promise<Source>;
+  /** performance.now() by which the local Sage must have answered. */
+  localDeadline: number;
   /** The database, when the local Sage failed after all (it stopped answering mid-call). */
   database(): Promise<Runtime>;
   close(): Promise<void>;
 }
 
+/**
+ * How long the local Sage may still take: it has the first half of the hook's time, so that a
+ * Sage that accepts but does not answer (stopped in a debugger, swapped out) leaves the other
+ * half for PostgreSQL.
+ */
+function localBudget(deadline: number): number {
+  return Math.max(50, Math.floor(deadline - performance.now()));
+}
+
 function openEarly(flags: Flags, timeoutMs: number): EarlySource {
+  const deadline = performance.now() + timeoutMs / 2;
   let runtime: Runtime | undefined;
   let client: Client | undefined;
   const openDatabase = (): Promise<Runtime> => {
@@ -122,7 +134,7 @@ function openEarly(flags: Flags, timeoutMs: number): EarlySource {
   try {
     const config = loadConfig(['databaseUrl', 'tenant', 'hookSocket'], flags);
     const socketPath = localSocketPath(config.hookSocket, requireDatabaseUrl(config.databaseUrl), config.tenant);
-    const local = socketPath === null ? Promise.resolve(null) : connectLocal(socketPath, timeoutMs).catch(() => null);
+    const local = socketPath === null ? Promise.resolve(null) : connectLocal(socketPath, localBudget(deadline)).catch(() => null);
     ready = local.then(async (connected): Promise<Source> => {
       if (connected) return { kind: 'local', client: (client = connected) };
       return { kind: 'database', runtime: await openDatabase() };
@@ -133,6 +145,7 @@ function openEarly(flags: Flags, timeoutMs: number): EarlySource {
   ready.catch(() => undefined); // reported where it is awaited, if the hook gets that far
   return {
     ready,
+    localDeadline: deadline,
     database: openDatabase,
     close: async () => {
       await client?.close().catch(() => undefined);
@@ -141,13 +154,17 @@ function openEarly(flags: Flags, timeoutMs: number): EarlySource {
   };
 }
 
-/** Context from the local Sage's get_context (full ranking, its caches), or undefined when that failed. */
-async function askLocal(client: Client, args: { query: string; budget: number; project: string }, timeoutMs: number): Promise<{ context: string; shown: number } | undefined> {
+/** Context from the local Sage's get_context (full ranking, its caches), or why it failed. */
+async function askLocal(
+  client: Client,
+  args: { query: string; budget: number; project: string },
+  deadline: number,
+): Promise<{ context: string; shown: number } | { failed: string }> {
   try {
-    const out = await callTool(client, 'get_context', args, timeoutMs, 'the local Sage');
+    const out = await callTool(client, 'get_context', args, localBudget(deadline), 'the running Sage');
     return { context: typeof out.context === 'string' ? out.context : '', shown: Array.isArray(out.ids) ? out.ids.length : 0 };
-  } catch {
-    return undefined;
+  } catch (err) {
+    return { failed: err instanceof Error ? err.message.slice(0, 200) : String(err) };
   }
 }
 
@@ -165,11 +182,12 @@ async function promptHook(flags: Flags, input: HookInput, timeoutMs: number, bac
   if (backend.kind === 'database') {
     loadConfig(['project'], { project }); // the checks a project name gets everywhere (config.ts)
     const source = await backend.db.ready;
-    const local = source.kind === 'local' ? await askLocal(source.client, { query, budget, project }, timeoutMs) : undefined;
-    if (local) {
+    const local = source.kind === 'local' ? await askLocal(source.client, { query, budget, project }, backend.db.localDeadline) : undefined;
+    if (local && !('failed' in local)) {
       ({ context, shown } = local);
       via = ' (via the running Sage)';
     } else {
+      if (local) via = ` (read from PostgreSQL: the running Sage failed: ${local.failed})`;
       const runtime = source.kind === 'database' ? source.runtime : await backend.db.database();
       // quick: this process ranks once on empty caches and exits (RankOptions in memory/search.ts).
       const packed = await runtime.service.context({ tenant: runtime.tenant, project }, { query, budget }, { quick: true });

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import path from 'node:path';
 import { callOk, connectStdio, sageCommand } from '../helpers/mcp.ts';
 import { makeKeys, startServe } from '../helpers/http.ts';
@@ -140,4 +141,51 @@ test('sage serve listens for the hooks beside it (docker exec -i sage /sage hook
   assert.match(prompt.stderr, VIA_SERVER);
   assert.equal(await serve.stop(), 0);
   await gone(socket);
+});
+
+test('a Sage that stops answering costs at most half the hook time: then PostgreSQL answers', async (t) => {
+  const db = await createTestDatabase(t);
+  const dir = makeTempDir(t); // mkdtemp: 0700, this user's
+  const connections = new Set<Socket>();
+  const listen = async (name: string, onLine: (line: string, socket: Socket) => void) => {
+    const server = createServer((socket) => {
+      connections.add(socket);
+      socket.on('error', () => undefined);
+      let buffered = '';
+      socket.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString('utf8');
+        for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+          onLine(buffered.slice(0, nl), socket);
+          buffered = buffered.slice(nl + 1);
+        }
+      });
+    });
+    const file = path.join(dir, name);
+    await new Promise<void>((resolve) => server.listen(file, resolve));
+    t.after(() => {
+      for (const s of connections) s.destroy();
+      server.close();
+    });
+    return file;
+  };
+  // Accepts connections and never answers: not even initialize.
+  const mute = await listen('mute.sock', () => undefined);
+  // Answers initialize, then never answers the tool call.
+  const stuck = await listen('stuck.sock', (line, socket) => {
+    const message = JSON.parse(line) as { id?: number; method?: string };
+    if (message.method === 'initialize') {
+      const result = { protocolVersion: '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: 'stuck', version: '0' } };
+      socket.write(`${JSON.stringify({ jsonrpc: '2.0', id: message.id, result })}\n`);
+    }
+  });
+  const env = { DATABASE_URL: db.url };
+  for (const [socket, note] of [
+    [mute, /no relevant memories in project "shop"\n/],
+    [stuck, /no relevant memories in project "shop" \(read from PostgreSQL: the running Sage failed: .*timed out.*\)\n/i],
+  ] as const) {
+    const out = await runSageProcess(['hook', 'prompt', '--timeout-ms', '1600'], { env: { ...env, SAGE_HOOK_SOCKET: socket }, stdin: promptJson('postgres deadlock in the migration pool') });
+    assert.equal(out.code, 0, out.stderr);
+    assert.doesNotMatch(out.stderr, /gave up/);
+    assert.match(out.stderr, note);
+  }
 });
