@@ -27,8 +27,7 @@ import { readHookStream, type HookInput } from '../claude/hook-input.ts';
 import { workspaceProject, type ResolvedProject } from '../claude/project.ts';
 import { transcriptCwd } from '../claude/transcript.ts';
 import { callTool } from '../transport/client-call.ts';
-import { connectLocal } from '../transport/local-client.ts';
-import { localSocketPath } from '../transport/local-socket.ts';
+import { connectLocalSocket, localSocketPath } from '../transport/local-socket.ts';
 import { analyze } from '../vectorize/index.ts';
 import { DATABASE_OPTIONS, openRuntime, type Command, type Runtime } from './command.ts';
 
@@ -134,7 +133,11 @@ function openEarly(flags: Flags, timeoutMs: number): EarlySource {
   try {
     const config = loadConfig(['databaseUrl', 'tenant', 'hookSocket'], flags);
     const socketPath = localSocketPath(config.hookSocket, requireDatabaseUrl(config.databaseUrl), config.tenant);
-    const local = socketPath === null ? Promise.resolve(null) : connectLocal(socketPath, localBudget(deadline)).catch(() => null);
+    const local = (socketPath === null ? Promise.resolve(null) : connectLocalSocket(socketPath)).then(async (socket) => {
+      if (!socket) return null;
+      const { connectLocal } = await import('../transport/local-client.ts');
+      return connectLocal(socket, localBudget(deadline));
+    }).catch(() => null);
     ready = local.then(async (connected): Promise<Source> => {
       if (connected) return { kind: 'local', client: (client = connected) };
       return { kind: 'database', runtime: await openDatabase() };

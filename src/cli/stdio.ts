@@ -49,8 +49,15 @@ export const stdioCommand: Command = {
 
     await server.connect(transport);
     log.info('stdio server ready', { tenant: runtime.tenant, project, project_from: resolved.how });
-    // While Claude Code runs this server, its prompt hooks ask here instead of opening the database.
-    if (!closing) hookSocket = serveHookSocket(flags, { ...runtime, project });
+    // While Claude Code runs this server, its prompt hooks ask here instead of opening the
+    // database. Opened once the client has initialized (or after a second without that), so the
+    // first answer does not wait for it.
+    const openHookSocket = () => {
+      clearTimeout(hookSocketTimer);
+      if (!closing && !hookSocket) hookSocket = serveHookSocket(flags, { ...runtime, project });
+    };
+    const hookSocketTimer = setTimeout(openHookSocket, 1_000).unref();
+    server.server.oninitialized = openHookSocket;
     runtime.db.ready().catch((err: unknown) => {
       log.warn('database not ready yet; tool calls will retry', { error: err });
     });

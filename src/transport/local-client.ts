@@ -2,17 +2,17 @@
  * The hook's side of the local socket (see local-socket.ts): the SDK's MCP client over a Unix
  * socket, framed like stdio with the SDK's own ReadBuffer and serializeMessage.
  *
- * Loaded lazily by `sage hook prompt`: the SDK client is not needed by any other command, and
- * what a module evaluates at load time would otherwise grow the start-up snapshot of all of them.
+ * Loaded lazily by `sage hook prompt`, only once a Sage has accepted the connection: the SDK
+ * client is not needed by any other command (in the start-up snapshot it would slow every start
+ * down), and a hook with no Sage to ask should not pay for loading it.
  */
-import { connect, type Socket } from 'node:net';
-import path from 'node:path';
+import type { Socket } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { SAGE_VERSION } from '../version.ts';
-import { LOCAL_SOCKET_MAX_MESSAGE_BYTES, privateDirProblem } from './local-socket.ts';
+import { LOCAL_SOCKET_MAX_MESSAGE_BYTES } from './local-socket.ts';
 
 /** MCP client transport over a connected socket: one JSON-RPC message per line, as on stdio. */
 class SocketClientTransport implements Transport {
@@ -51,26 +51,11 @@ class SocketClientTransport implements Transport {
   }
 }
 
-/** Connects to the socket, or answers null when no Sage listens there (or the place is not private). */
-function openSocket(socketPath: string): Promise<Socket | null> {
-  if (privateDirProblem(path.dirname(socketPath)) !== null) return Promise.resolve(null);
-  return new Promise((resolve) => {
-    const socket = connect(socketPath);
-    socket.once('connect', () => {
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-    socket.once('error', () => resolve(null));
-  });
-}
-
 /**
- * An MCP client connected to the Sage on `socketPath`, or null when none listens. Errors after
- * the connection (a Sage that stops answering) reject; the caller falls back to the database.
+ * An MCP client on a socket connected to a running Sage (local-socket.ts `connectLocalSocket`).
+ * Rejects when the Sage does not answer initialize in time; the caller falls back to the database.
  */
-export async function connectLocal(socketPath: string, timeoutMs: number): Promise<Client | null> {
-  const socket = await openSocket(socketPath);
-  if (!socket) return null;
+export async function connectLocal(socket: Socket, timeoutMs: number): Promise<Client> {
   const client = new Client({ name: 'sage-hook', version: SAGE_VERSION });
   try {
     await client.connect(new SocketClientTransport(socket), { timeout: timeoutMs });

@@ -78,6 +78,19 @@ export function privateDirProblem(dir: string): string | null {
   return null;
 }
 
+/** The client's side: a socket connected to the Sage there, or null when none listens (or the place is not private). */
+export function connectLocalSocket(socketPath: string): Promise<Socket | null> {
+  if (privateDirProblem(path.dirname(socketPath)) !== null) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    const socket = connect(socketPath);
+    socket.once('connect', () => {
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', () => resolve(null));
+  });
+}
+
 export interface LocalSocketServer {
   /** The socket path, whether or not this process holds it right now. */
   readonly path: string;
