@@ -205,3 +205,32 @@ test("Sage's sessions run with JIT off and 512 kB GIN pending lists (startup opt
   t.after(() => custom.close());
   assert.equal((await custom.pool.query<{ jit: string }>('SHOW jit')).rows[0]?.jit, 'on');
 });
+
+test('a save (one-round-trip script) by a role that lost sage_runtime: the GRANT to run, nothing stored; saves again once granted', async (t) => {
+  const d = await createTestDatabase(t);
+  const app = `sage_app_${Math.random().toString(36).slice(2, 8)}`;
+  // Migrations as the superuser first (they create sage_runtime); the app role only reads and writes.
+  const admin = new Database({ url: d.url, max: 1 });
+  await admin.ready();
+  await admin.close();
+  await adminQuery(`CREATE ROLE ${app} LOGIN`);
+  await adminQuery(`GRANT sage_runtime TO ${app}`);
+  const db = new Database({ url: urlAs(d.url, app), max: 2 });
+  t.after(async () => {
+    await db.close();
+    await d.drop();
+    await adminQuery(`DROP ROLE IF EXISTS ${app}`);
+  });
+  const service = new MemoryService(db, { dimension: 1024 });
+  await service.save({ tenant: 'alice', project: 'p' }, { kind: 'note', content: 'saved while the role was granted' });
+
+  await adminQuery(`REVOKE sage_runtime FROM ${app}`);
+  await assert.rejects(
+    service.save({ tenant: 'alice', project: 'p' }, { kind: 'note', content: 'saved after the grant was revoked' }),
+    (err: Error) => err.name === 'ConfigError' && /may not act as sage_runtime: as an administrator run GRANT sage_runtime TO <that role>/.test(err.message),
+  );
+  await adminQuery(`GRANT sage_runtime TO ${app}`);
+  await service.save({ tenant: 'alice', project: 'p' }, { kind: 'note', content: 'saved once granted again' });
+  const stored = await withClient(d.url, async (c) => (await c.query<{ content: string }>(`SELECT content FROM memories ORDER BY created_at`)).rows.map((r) => r.content));
+  assert.deepEqual(stored, ['saved while the role was granted', 'saved once granted again']);
+});
