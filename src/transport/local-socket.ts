@@ -16,9 +16,9 @@
  * is a symbolic link, belongs to someone else or is open to others: a connection can read and
  * write this user's memories exactly as their DATABASE_URL can, and the hook sends its prompt
  * there (another user who creates /tmp/sage-<uid> first only turns the short way off). The
- * socket's name is a hash of what both sides configure — the database (URL without its
- * password) and the tenant — so a hook only reaches a Sage that reads the memories it would
- * read itself. SAGE_HOOK_SOCKET (--hook-socket) names another path, or "off".
+ * socket's name is a hash of what both sides configure — the database (server, role, name;
+ * not the password) and the tenant — so a hook only reaches a Sage that reads the memories it
+ * would read itself. SAGE_HOOK_SOCKET (--hook-socket) names another path, or "off".
  */
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, unlinkSync, chmodSync } from 'node:fs';
@@ -47,13 +47,18 @@ export function localSocketPath(setting: string | undefined, databaseUrl: string
   return path.join('/tmp', `sage-${process.getuid?.() ?? 'user'}`, `hook-${socketKey(databaseUrl, tenant)}.sock`);
 }
 
-/** What identifies the memories a Sage reads: the database without its password, and the tenant. */
+/**
+ * What identifies the memories a Sage reads: the server, the login role and the database (so
+ * postgres:// and postgresql://, an explicit :5432 or none, or another sslmode name the same
+ * Sage), and the tenant. Never the password.
+ */
 function socketKey(databaseUrl: string, tenant: string): string {
   let target = databaseUrl;
   try {
     const url = new URL(databaseUrl);
-    url.password = '';
-    target = url.href;
+    // A `host` parameter (a Unix-socket directory) names the server when the URL has no host.
+    const server = url.searchParams.get('host') ?? url.hostname.toLowerCase();
+    target = JSON.stringify([decodeURIComponent(url.username), server, url.port || '5432', decodeURIComponent(url.pathname.replace(/^\//, ''))]);
   } catch {
     // Not a URL: config.ts has rejected it before anything listens or connects.
   }

@@ -13,6 +13,13 @@ test('the hook socket is named by database and tenant, never by the password', (
   assert.notEqual(localSocketPath(undefined, 'postgres://sage:one@db:5432/other', 'local'), a, 'another database');
   assert.notEqual(localSocketPath(undefined, 'postgres://sage:one@db2:5432/sage', 'local'), a, 'another server');
   assert.ok(!a.includes('one'));
+  for (const same of ['postgresql://sage:one@db/sage', 'postgres://sage@DB:5432/sage?sslmode=require']) {
+    assert.equal(localSocketPath(undefined, same, 'local'), a, `${same} names the same database`);
+  }
+  assert.notEqual(localSocketPath(undefined, 'postgres://admin:one@db:5432/sage', 'local'), a, 'another role');
+  assert.notEqual(localSocketPath(undefined, 'postgres://sage:one@db:5433/sage', 'local'), a, 'another port');
+  const viaSocketDir = localSocketPath(undefined, 'postgres://sage@/sage?host=/var/run/postgresql', 'local');
+  assert.notEqual(viaSocketDir, localSocketPath(undefined, 'postgres://sage@/sage?host=/tmp', 'local'), 'another Unix-socket directory');
   assert.equal(localSocketPath('off', 'postgres://db/sage', 'local'), null);
   assert.equal(localSocketPath('/srv/sage/hook.sock', 'postgres://db/sage', 'local'), '/srv/sage/hook.sock');
 });
