@@ -67,13 +67,19 @@ export function openRuntime(flags: Flags, applicationName: string): Runtime {
 }
 
 /**
- * Serves the prompt hooks' local socket for this runtime (src/transport/local-socket.ts), with
- * the access of a stdio client; null when turned off. Never throws for a socket that cannot be
- * had: the server it belongs to goes on without it.
+ * Where this runtime serves the prompt hooks (src/transport/local-socket.ts), or null when turned
+ * off. Called when the server starts, so a bad SAGE_HOOK_SOCKET stops it with the usual
+ * configuration error instead of surfacing later.
  */
-export function serveHookSocket(flags: Flags, runtime: Runtime): LocalSocketServer | null {
+export function hookSocketPath(flags: Flags, runtime: Runtime): string | null {
   const config = loadConfig(['databaseUrl', 'hookSocket'], flags);
-  const socketPath = localSocketPath(config.hookSocket, requireDatabaseUrl(config.databaseUrl), runtime.tenant);
-  if (socketPath === null) return null;
+  return localSocketPath(config.hookSocket, requireDatabaseUrl(config.databaseUrl), runtime.tenant);
+}
+
+/**
+ * Serves the prompt hooks' local socket at `socketPath` with the access of a stdio client. Never
+ * throws for a socket that cannot be had: the server it belongs to goes on without it.
+ */
+export function serveHookSocket(socketPath: string, runtime: Runtime): LocalSocketServer {
   return serveLocalSocket(socketPath, () => createMcpServer(runtime.service, { tenant: runtime.tenant, project: runtime.project }));
 }

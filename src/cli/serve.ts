@@ -8,7 +8,7 @@
  */
 import { loadConfig, type Flags } from '../config.ts';
 import { log } from '../log.ts';
-import { DATABASE_OPTIONS, HOOK_SOCKET_OPTIONS, openRuntime, serveHookSocket, type Command, type Options } from './command.ts';
+import { DATABASE_OPTIONS, HOOK_SOCKET_OPTIONS, hookSocketPath, openRuntime, serveHookSocket, type Command, type Options } from './command.ts';
 
 export const JWT_OPTIONS: Options = {
   'jwt-secret-file': { type: 'string' },
@@ -90,6 +90,7 @@ export const serveCommand: Command = {
     // Keys first: a misconfigured server must not open a port or a pool.
     const keys = loadVerificationKeys(config);
     const runtime = openRuntime(flags, 'sage-serve');
+    const socketPath = hookSocketPath(flags, runtime);
     const verify = createVerifier({ keys, issuer: config.jwtIssuer, audience: config.jwtAudience, tenantClaim: config.tenantClaim });
     const http = await startHttpServer({
       host: config.httpHost,
@@ -111,7 +112,7 @@ export const serveCommand: Command = {
     log.info('tokens verified with', { keys: keys.description, algorithms: keys.algorithms, issuer: config.jwtIssuer ?? null, audience: config.jwtAudience ?? null, tenant_claim: config.tenantClaim });
     if (!config.jwtAudience) log.warn('SAGE_JWT_AUDIENCE is not set: any token signed with this key is accepted, whatever service it was minted for');
     // `docker exec -i sage /sage hook prompt` runs beside this server: it asks here first.
-    const hookSocket = serveHookSocket(flags, runtime);
+    const hookSocket = socketPath === null ? null : serveHookSocket(socketPath, runtime);
     runtime.db.ready().catch((err: unknown) => log.warn('database not ready yet; /readyz reports it and requests retry', { error: err }));
 
     return new Promise<number>((resolve) => {

@@ -7,7 +7,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { workspaceProject } from '../claude/project.ts';
 import { log } from '../log.ts';
 import { createMcpServer } from '../mcp/server.ts';
-import { DATABASE_HELP, DATABASE_OPTIONS, HOOK_SOCKET_HELP, HOOK_SOCKET_OPTIONS, openRuntime, serveHookSocket, type Command } from './command.ts';
+import { DATABASE_HELP, DATABASE_OPTIONS, HOOK_SOCKET_HELP, HOOK_SOCKET_OPTIONS, hookSocketPath, openRuntime, serveHookSocket, type Command } from './command.ts';
 
 export const stdioCommand: Command = {
   name: 'stdio',
@@ -22,6 +22,7 @@ export const stdioCommand: Command = {
     // hooks capture and inject meet. --project, then SAGE_PROJECT, override it.
     const resolved = workspaceProject(flags, process.cwd());
     const project = resolved.project;
+    const socketPath = hookSocketPath(flags, runtime);
     const server = createMcpServer(runtime.service, { tenant: runtime.tenant, project });
     const transport = new StdioServerTransport();
 
@@ -30,7 +31,7 @@ export const stdioCommand: Command = {
       done = resolve;
     });
     let closing = false;
-    let hookSocket: ReturnType<typeof serveHookSocket> = null;
+    let hookSocket: ReturnType<typeof serveHookSocket> | undefined;
     const shutdown = async (reason: string) => {
       if (closing) return;
       closing = true;
@@ -54,7 +55,7 @@ export const stdioCommand: Command = {
     // first answer does not wait for it.
     const openHookSocket = () => {
       clearTimeout(hookSocketTimer);
-      if (!closing && !hookSocket) hookSocket = serveHookSocket(flags, { ...runtime, project });
+      if (!closing && !hookSocket && socketPath !== null) hookSocket = serveHookSocket(socketPath, { ...runtime, project });
     };
     const hookSocketTimer = setTimeout(openHookSocket, 1_000).unref();
     server.server.oninitialized = openHookSocket;

@@ -189,3 +189,15 @@ test('a Sage that stops answering costs at most half the hook time: then Postgre
     assert.match(out.stderr, note);
   }
 });
+
+test('a bad SAGE_HOOK_SOCKET stops sage stdio at start with the setting named, and a hook says it and exits 0', async (t) => {
+  const db = await createTestDatabase(t);
+  const bad = { DATABASE_URL: db.url, SAGE_HOOK_SOCKET: 'relative/hook.sock' };
+  const stdio = await runSageProcess(['stdio'], { env: bad, stdin: '', timeoutMs: 30_000 });
+  assert.equal(stdio.code, 2, stdio.stderr);
+  assert.equal(stdio.stdout, '');
+  assert.match(stdio.stderr, /SAGE_HOOK_SOCKET: must be "off" or an absolute path of at most 100 bytes \(got "relative\/hook.sock"\)/);
+  const hook = await runSageProcess(['hook', 'prompt'], { env: bad, stdin: promptJson('postgres deadlock in the migration pool') });
+  assert.equal(hook.code, 0);
+  assert.match(hook.stderr, /SAGE_HOOK_SOCKET: must be "off" or an absolute path/);
+});
