@@ -97,8 +97,6 @@ export function connectLocalSocket(socketPath: string): Promise<Socket | null> {
 }
 
 export interface LocalSocketServer {
-  /** The socket path, whether or not this process holds it right now. */
-  readonly path: string;
   /** Stops listening (and trying to), closes open connections, removes the socket file if ours. */
   close(): Promise<void>;
 }
@@ -116,6 +114,8 @@ export function serveLocalSocket(socketPath: string, createMcpServer: () => McpS
   let server: Server | null = null;
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
+  /** The listening server, read through a call: listen() sets it while attempt() awaits. */
+  const held = (): Server | null => server;
 
   const serveConnection = (socket: Socket): void => {
     if (connections.size >= MAX_CONNECTIONS) {
@@ -182,15 +182,15 @@ export function serveLocalSocket(socketPath: string, createMcpServer: () => McpS
       }
       outcome = await listen();
     }
-    if (closed && server) {
-      (server as Server).close();
+    if (closed) {
+      held()?.close(); // close() ran while this listen was under way
       return;
     }
     if (outcome === 'listening') {
       clearInterval(retry);
       retry = undefined;
       log.debug('hook socket listening', { path: socketPath });
-    } else if (outcome === 'taken' && !retry && !closed) {
+    } else if (outcome === 'taken' && !retry) {
       log.debug('another Sage serves the hook socket; trying again later', { path: socketPath });
       retry = setInterval(() => void attempt(), TAKEOVER_MS).unref();
     }
@@ -213,7 +213,6 @@ export function serveLocalSocket(socketPath: string, createMcpServer: () => McpS
   start();
 
   return {
-    path: socketPath,
     async close() {
       closed = true;
       clearInterval(retry);
