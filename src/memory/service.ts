@@ -14,6 +14,8 @@ import {
   getMemory,
   liveByHash,
   matchingIds,
+  memoriesByIdSql,
+  memoriesOf,
   recentMemories,
   softDeleteIds,
   saveMemory,
@@ -22,7 +24,6 @@ import {
   type Counts,
   type SavedMemory,
 } from '../store/memories.ts';
-import { asSearchRole } from '../store/search-role.ts';
 import { getSession, listSessions, upsertSession } from '../store/sessions.ts';
 import { allOfQuery } from '../store/lexemes.ts';
 import { cosine, decodeVector, vectorizerVersion } from '../vectorize/index.ts';
@@ -284,33 +285,33 @@ export class MemoryService {
     if (offset >= MAX_SEARCH_DEPTH) throw new InputError(`pagination stops after ${MAX_SEARCH_DEPTH} results: refine the query or the filters`);
     const want = Math.min(offset + limit + 1, MAX_SEARCH_DEPTH);
 
-    return this.db.tx(
-      caller.tenant,
-      async (client) => {
-        let hits: SearchHit[];
-        let more: boolean;
-        if (strategy === 'recent') {
+    if (strategy === 'recent') {
+      return this.db.tx(
+        caller.tenant,
+        async (client) => {
           const rows = await recentMemories(client, filter, limit + 1, offset);
-          more = rows.length > limit;
-          hits = rows.slice(0, limit).map((row, i) => ({
+          const more = rows.length > limit;
+          const hits: SearchHit[] = rows.slice(0, limit).map((row, i) => ({
             ...toMemory(row),
             score: 1 / (offset + i + 1),
             why: { lexical_rank: null, vector_rank: null, recency_rank: offset + i + 1, lexical_score: null, vector_similarity: null },
           }));
-        } else {
-          const ranked = await asSearchRole(client, () => rankMemories(client, filter, query, strategy, want, this.dimension, this.vectors));
-          const page = ranked.slice(offset, offset + limit);
-          more = ranked.length > offset + limit && offset + limit < MAX_SEARCH_DEPTH;
-          const rows = await getMemories(client, caller.tenant, page.map((r) => r.id));
-          hits = page.flatMap((r) => {
-            const row = rows.get(r.id);
-            return row ? [{ ...toMemory(row), score: Math.round(r.score * 1e6) / 1e6, why: r.why }] : [];
-          });
-        }
-        return { results: hits, next_cursor: more ? encodeCursor(offset + limit, request) : null, strategy };
-      },
-      { readOnly: true },
-    );
+          return { results: hits, next_cursor: more ? encodeCursor(offset + limit, request) : null, strategy };
+        },
+        { readOnly: true },
+      );
+    }
+    return this.db.rankThenRead(caller.tenant, async ({ client, finish }) => {
+      const ranked = await rankMemories(client, filter, query, strategy, want, this.dimension, this.vectors);
+      const page = ranked.slice(offset, offset + limit);
+      const more = ranked.length > offset + limit && offset + limit < MAX_SEARCH_DEPTH;
+      const rows = memoriesOf(await finish(memoriesByIdSql(caller.tenant, page.map((r) => r.id))));
+      const hits = page.flatMap((r): SearchHit[] => {
+        const row = rows.get(r.id);
+        return row ? [{ ...toMemory(row), score: Math.round(r.score * 1e6) / 1e6, why: r.why }] : [];
+      });
+      return { results: hits, next_cursor: more ? encodeCursor(offset + limit, request) : null, strategy };
+    });
   }
 
   /** `rank.quick`: for a one-shot process (the prompt hook), see RankOptions in search.ts. */
@@ -321,20 +322,16 @@ export class MemoryService {
     if (query.length === 0) throw new InputError('query is empty: pass the user request or topic to find context for');
     const filter = this.filterFor(caller, input);
     const projectLabel = filter.projects?.[0] ?? 'all projects';
-    return this.db.tx(
-      caller.tenant,
-      async (client) => {
-        const ranked = (await asSearchRole(client, () => rankMemories(client, filter, query, 'hybrid', 25, this.dimension, this.vectors, rank))).filter(isRelevant);
-        const rows = await getMemories(client, caller.tenant, ranked.map((r) => r.id));
-        const items = ranked.flatMap((r) => {
-          const row = rows.get(r.id);
-          return row ? [{ memory: toMemory(row), ranked: r }] : [];
-        });
-        const packed = packContext(foldNearDuplicates(items), budget, `Relevant memories from Sage (${projectLabel}), most relevant first:`);
-        return { ...packed, project: projectLabel };
-      },
-      { readOnly: true },
-    );
+    return this.db.rankThenRead(caller.tenant, async ({ client, finish }) => {
+      const ranked = (await rankMemories(client, filter, query, 'hybrid', 25, this.dimension, this.vectors, rank)).filter(isRelevant);
+      const rows = memoriesOf(await finish(memoriesByIdSql(caller.tenant, ranked.map((r) => r.id))));
+      const items = ranked.flatMap((r) => {
+        const row = rows.get(r.id);
+        return row ? [{ memory: toMemory(row), ranked: r }] : [];
+      });
+      const packed = packContext(foldNearDuplicates(items), budget, `Relevant memories from Sage (${projectLabel}), most relevant first:`);
+      return { ...packed, project: projectLabel };
+    });
   }
 
   async update(caller: Caller, input: UpdateInput): Promise<Memory> {

@@ -13,6 +13,8 @@ import { ConfigError, UnavailableError } from '../errors.ts';
 import { log } from '../log.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 import { RUNTIME_ROLE } from './migrations/002_rls.ts';
+import { SEARCH_ROLE } from './migrations/004_search_scale.ts';
+import { enterSearchRoleSql } from './search-role.ts';
 
 export type Client = pg.PoolClient;
 
@@ -49,9 +51,9 @@ export function describeUnavailable(err: unknown): UnavailableError {
  * sent as an escaped literal (tenant names are validated, and escapeLiteral quotes any text).
  * Every search and save pays this, so the saved round trip counts.
  */
-export async function beginTenant(client: Client, tenant: string, mode = ''): Promise<void> {
+export async function beginTenant(client: Client, tenant: string, mode = '', then?: string): Promise<void> {
   try {
-    await client.query(beginTenantSql(client, tenant, mode));
+    await client.query(then === undefined ? beginTenantSql(client, tenant, mode) : `${beginTenantSql(client, tenant, mode)};\n${then}`);
   } catch (err) {
     if ((err as { code?: unknown }).code === '42501') throw runtimeRoleRefused();
     throw err;
@@ -71,6 +73,18 @@ export interface TxOptions {
   readOnly?: boolean;
   /** Read-only and REPEATABLE READ: every query of the transaction sees the same snapshot. */
   snapshot?: boolean;
+}
+
+/** What `Database.rankThenRead` hands its work. */
+export interface RankedRead {
+  /** The transaction's connection; its queries run as sage_search when the connected role may. */
+  client: Client;
+  /**
+   * The last round trip: back to sage_runtime (row-level security), then `statement` — SQL
+   * literals only, it goes as a simple query — then COMMIT. Returns the statement's result.
+   * Call it at most once, after the ranking queries; without it the transaction commits on its own.
+   */
+  finish(statement: string): Promise<pg.QueryResult>;
 }
 
 export class Database {
@@ -141,6 +155,30 @@ export class Database {
       await beginTenant(client, tenant, `${isolation}${options.readOnly || options.snapshot ? ' READ ONLY' : ''}`);
       const result = await work(client);
       await client.query('COMMIT');
+      return result;
+    });
+  }
+
+  /**
+   * A read-only tenant transaction that ranks as sage_search and reads what it found as
+   * sage_runtime (a search, a context block: store/search-role.ts for why two roles), in as few
+   * round trips as the ranking needs plus two: the first is BEGIN, the tenant scope and the switch
+   * to sage_search; the last (`RankedRead.finish`) the switch back, the read and COMMIT. Each
+   * round trip saved is a write, a wake-up of the backend and a parse on both sides: a search of
+   * a small project made eight and now makes five (README, "Scale").
+   */
+  async rankThenRead<T>(tenant: string, work: (read: RankedRead) => Promise<T>): Promise<T> {
+    return this.#transaction(async (client) => {
+      await beginTenant(client, tenant, ' READ ONLY', enterSearchRoleSql(client.escapeLiteral(SEARCH_ROLE)));
+      let committed = false;
+      const finish = async (statement: string): Promise<pg.QueryResult> => {
+        if (committed) throw new Error('RankedRead.finish: the transaction is already committed');
+        const results = (await client.query(`SELECT set_config('role', '${RUNTIME_ROLE}', true);\n${statement};\nCOMMIT`)) as unknown as pg.QueryResult[];
+        committed = true;
+        return results[1]!;
+      };
+      const result = await work({ client, finish });
+      if (!committed) await client.query('COMMIT');
       return result;
     });
   }

@@ -246,6 +246,18 @@ export async function getMemories(client: Client, tenant: string, ids: readonly 
   return new Map(res.rows.map((r) => [r.id, r]));
 }
 
+/**
+ * getMemories as one statement of SQL literals, for the last round trip of a ranked read
+ * (Database.rankThenRead); `memoriesOf` reads its result.
+ */
+export function memoriesByIdSql(tenant: string, ids: readonly string[]): string {
+  return `SELECT ${COLUMNS} FROM memories m WHERE m.tenant = ${quoteText(tenant)} AND m.id = ANY(${literal(ids)}::uuid[]) AND m.deleted_at IS NULL`;
+}
+
+export function memoriesOf(result: { rows: unknown[] }): Map<string, MemoryRow> {
+  return new Map((result.rows as MemoryRow[]).map((r) => [r.id, r]));
+}
+
 /** A rewrite of a live memory: its text and everything derived from it, keyed by id. */
 export type MemoryChange = { id: string } & Pick<
   NewMemoryRow,

@@ -12,7 +12,7 @@ import { VectorCache } from '../../src/memory/vector-cache.ts';
 import { Database } from '../../src/store/db.ts';
 import { Params, scopeSql } from '../../src/store/filters.ts';
 import { candidateEntries, candidateSets, rankingEntries } from '../../src/store/ranking.ts';
-import { asSearchRole, enterSearchRole, leaveSearchRole } from '../../src/store/search-role.ts';
+import { enterSearchRoleSql } from '../../src/store/search-role.ts';
 import { vectorize } from '../../src/vectorize/index.ts';
 import { adminQuery, createTestDatabase } from '../helpers/postgres.ts';
 import { serviceFixture } from '../helpers/service.ts';
@@ -25,24 +25,31 @@ const NOTES = [
   '数据库连接池用 pgbouncer 的事务模式',
 ];
 
-test('ranking switches to sage_search and back to sage_runtime inside a tenant transaction', async (t) => {
+test('a ranked read ranks as sage_search and reads back as sage_runtime, committing with its last round trip', async (t) => {
   const { db } = await serviceFixture(t);
-  await db.tx('alice', async (client) => {
-    assert.equal(await enterSearchRole(client), true);
-    assert.equal((await client.query('SELECT current_user AS u')).rows[0].u, 'sage_search');
-    await leaveSearchRole(client);
-    assert.equal((await client.query('SELECT current_user AS u')).rows[0].u, 'sage_runtime');
-    const inside = await asSearchRole(client, async () => (await client.query('SELECT current_user AS u')).rows[0].u as string);
-    assert.equal(inside, 'sage_search');
-    assert.equal((await client.query('SELECT current_user AS u')).rows[0].u, 'sage_runtime');
+  const currentUser = async (client: { query: (sql: string) => Promise<{ rows: Array<{ u?: unknown }> }> }) => (await client.query('SELECT current_user AS u')).rows[0]!.u;
+  const seen = await db.rankThenRead('alice', async ({ client, finish }) => {
+    const ranking = await currentUser(client);
+    const scope = (await client.query("SELECT current_setting('sage.tenant') AS u, current_setting('transaction_read_only') AS ro")).rows[0];
+    const last = await finish('SELECT current_user AS u');
+    await assert.rejects(finish('SELECT 1'), /already committed/);
+    return { ranking, scope, reading: last.rows[0].u, after: (await client.query("SELECT current_setting('sage.tenant', true) AS u")).rows[0].u };
   });
-  // sage_search may read memories and nothing else.
+  assert.deepEqual(seen, { ranking: 'sage_search', scope: { u: 'alice', ro: 'on' }, reading: 'sage_runtime', after: '' });
+  // Without finish the transaction commits on its own, and the connection is clean for the next one.
+  assert.equal(await db.rankThenRead('alice', async ({ client }) => currentUser(client)), 'sage_search');
+  assert.equal(await db.tx('bob', async (client) => currentUser(client)), 'sage_runtime');
+  // sage_search may read memories and nothing else (and the ranked read is read-only anyway).
   const role = await adminQuery("SELECT rolcanlogin, rolbypassrls FROM pg_roles WHERE rolname = 'sage_search'");
   assert.deepEqual(role.rows[0], { rolcanlogin: false, rolbypassrls: true });
   await db.tx('alice', async (client) => {
-    await enterSearchRole(client);
+    await client.query(enterSearchRoleSql("'sage_search'"));
+    assert.equal(await currentUser(client), 'sage_search');
     await assert.rejects(client.query("INSERT INTO sessions (tenant, id, project) VALUES ('alice', 'x', 'p')"), /permission denied/);
   });
+  // A failing last statement rolls back and leaves the pool usable.
+  await assert.rejects(db.rankThenRead('alice', ({ finish }) => finish('SELECT 1/0')), /division by zero/);
+  assert.equal(await db.tx('alice', async (client) => currentUser(client)), 'sage_runtime');
 });
 
 test('scoped predicates use the scoped indexes\' expression (it must stay in step with the migration)', async (t) => {
@@ -59,8 +66,7 @@ test('scoped predicates use the scoped indexes\' expression (it must stay in ste
   );
   const expression = "ARRAY[tenant, ((tenant || '\u001f'::text) || project)]";
   for (const r of rows) assert.ok(r.indexdef.includes(expression), r.indexdef);
-  await db.tx('alice', async (client) => {
-    await enterSearchRole(client);
+  await db.rankThenRead('alice', async ({ client }) => {
     for (const filter of [{ tenant: 'alice', projects: ['ops'] }, { tenant: 'alice' }]) {
       const params = new Params();
       const scope = scopeSql(filter, params);
@@ -117,9 +123,8 @@ test('without sage_search (not granted), search returns the same results under r
   const caller = { tenant: 'alice', project: 'ops' };
   for (const content of NOTES) await withRole.save(caller, { kind: 'note', content });
 
-  await appDb.tx('alice', async (client) => {
-    assert.equal(await enterSearchRole(client), false, 'the app role is no member of sage_search');
-    assert.equal((await client.query('SELECT current_user AS u')).rows[0].u, 'sage_runtime');
+  await appDb.rankThenRead('alice', async ({ client }) => {
+    assert.equal((await client.query('SELECT current_user AS u')).rows[0].u, 'sage_runtime', 'the app role is no member of sage_search: ranking stays under row-level security');
   });
   for (const query of ['pgbouncer pool', 'deploy migration lock', 'getUserName', '连接池', 'pgbuoncer']) {
     const a = await withRole.search(caller, { query });
@@ -164,8 +169,7 @@ test('candidateEntries returns the candidate sets of candidateSets, in their ord
     scanLimit: 100,
   };
   const keys = vectorize('pgbouncer users table', { dimension: service.dimension }).indices;
-  await db.tx(caller.tenant, (client) =>
-    asSearchRole(client, async () => {
+  await db.rankThenRead(caller.tenant, async ({ client }) => {
       for (const [lex, buckets] of [
         [lexical, { keys, limit: 4 }],
         [lexical, undefined],
@@ -189,8 +193,7 @@ test('candidateEntries returns the candidate sets of candidateSets, in their ord
           assert.deepEqual(Buffer.from(r.vector, 'base64'), Buffer.from(e.vector));
         }
       }
-    }),
-  );
+  });
 });
 
 test('a large corpus keeps its statistics between searches, and a word saved meanwhile is found at once', async (t) => {
@@ -224,12 +227,10 @@ test('a quick ranking (the hook) finds the same best memory in a small corpus wi
   const filter = { tenant: caller.tenant, projects: [caller.project] };
   for (const query of ['pgbouncer pool', 'deploy migration lock', 'getUserName', 'pgbuoncer']) {
     const cache = new VectorCache(1 << 20);
-    const [full, quick] = await db.tx(caller.tenant, (client) =>
-      asSearchRole(client, async () => [
-        await rankMemories(client, filter, query, 'hybrid', 5, service.dimension),
-        await rankMemories(client, filter, query, 'hybrid', 5, service.dimension, cache, { quick: true }),
-      ]),
-    );
+    const [full, quick] = await db.rankThenRead(caller.tenant, async ({ client }) => [
+      await rankMemories(client, filter, query, 'hybrid', 5, service.dimension),
+      await rankMemories(client, filter, query, 'hybrid', 5, service.dimension, cache, { quick: true }),
+    ]);
     assert.ok(full.length > 0, query);
     assert.equal(quick[0]?.id, full[0]?.id, query);
     assert.equal(cache.size, 0, 'a quick ranking caches nothing');
