@@ -136,11 +136,20 @@ const REQUIRED_NODE_MAJOR = 24;
 /**
  * Node and V8 options baked into the binary (sea-config execArgv), one per entry. They apply to
  * every command (stdio, serve, hooks…); users cannot add any (execArgvExtension "none", see
- * above). Empty: no flag measured helped start-up or RSS (see "Measured"). A heap limit for
- * serve at scale goes here, e.g. '--max-old-space-size=512' — never below 96 (MiB): serve
- * must not run out of memory at 1M memories.
+ * above). They are for `serve` at scale: none measured helped start-up or the RSS after
+ * initialize (see "Measured"). The old-space limit never below 96 (MiB): serve must not run out
+ * of memory at 1M memories. Measured and not taken (serve at 1,000,000, 2026-11-30):
+ * --optimize-for-size (peak RSS −7 MiB, Sage CPU per search +55 %), --v8-pool-size=1 or 2 (no
+ * change in RSS).
  */
-const SEA_EXEC_ARGV = ['--max-semi-space-size=2', '--max-old-space-size=96']; // serve at 100k over HTTP: peak RSS 264 -> 114 MiB, same CPU per search (src/memory/search.ts, vector cache)
+// --max-old-space-size=96: serve at 100k over HTTP, peak RSS 264 -> 114 MiB, same CPU per search
+// (src/memory/search.ts, vector cache). --max-semi-space-size=1 (2 before, 2026-11-30): the young
+// generation's two halves are the heap's only pages that are always fully touched; serve at
+// 1,000,000 memories (bench:scale, peak RSS, runs interleaved) 116.3 vs 118.9 MiB median with the
+// snapshot binary (6 and 4 runs) and 105.3/106.3 vs 111.7/109.8 MiB with the code-cache one (the
+// Docker image's); Sage CPU per HTTP search 9.2-10.2 vs 9.2-10.7 ms at 10,000 (no difference) and
+// median 10.9 vs 10.1 ms at 1,000,000 (within this machine's noise, at most ~8 %).
+const SEA_EXEC_ARGV = ['--max-semi-space-size=1', '--max-old-space-size=96'];
 /** V8 flags for the process that builds the snapshot (not the binary); see header. */
 const SNAPSHOT_BUILDER_FLAGS = process.env.SAGE_SNAPSHOT_FLAGS !== undefined ? process.env.SAGE_SNAPSHOT_FLAGS.split(' ').filter(Boolean) : ['--stress-flush-code'];
 
