@@ -1,7 +1,8 @@
 /**
- * The connection pool and the only door to PostgreSQL. Every query runs inside `tx`, a
- * transaction that first sets `sage.tenant` locally, so row-level security can key on it and
- * no connection ever carries one tenant's setting into another's work.
+ * The connection pool and the only door to PostgreSQL. Every query runs inside a tenant
+ * transaction (`tx`, `rankThenRead` or `script`) that first sets `sage.tenant` locally, so
+ * row-level security can key on it and no connection ever carries one tenant's setting into
+ * another's work.
  *
  * Failure paths get the care (after pg-pool): an idle client dying (Postgres restarting) emits
  * 'error' on the pool, which would crash the process if unhandled; connection failures become
