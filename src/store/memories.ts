@@ -239,16 +239,13 @@ export async function getMemory(client: Client, tenant: string, id: string): Pro
 
 export async function getMemories(client: Client, tenant: string, ids: readonly string[]): Promise<Map<string, MemoryRow>> {
   if (ids.length === 0) return new Map();
-  const res = await client.query<MemoryRow>(
-    `SELECT ${COLUMNS} FROM memories m WHERE m.tenant = $1 AND m.id = ANY($2::uuid[]) AND m.deleted_at IS NULL`,
-    [tenant, ids],
-  );
-  return new Map(res.rows.map((r) => [r.id, r]));
+  return memoriesOf(await client.query(memoriesByIdSql(tenant, ids)));
 }
 
 /**
- * getMemories as one statement of SQL literals, for the last round trip of a ranked read
- * (Database.rankThenRead); `memoriesOf` reads its result.
+ * The live memories of `ids`, as one statement of SQL literals: it can go in a simple query with
+ * others, as the last round trip of a ranked read does (Database.rankThenRead). `memoriesOf`
+ * reads its result.
  */
 export function memoriesByIdSql(tenant: string, ids: readonly string[]): string {
   return `SELECT ${COLUMNS} FROM memories m WHERE m.tenant = ${quoteText(tenant)} AND m.id = ANY(${literal(ids)}::uuid[]) AND m.deleted_at IS NULL`;
