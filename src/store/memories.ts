@@ -97,7 +97,8 @@ export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function insertValues(rows: readonly NewMemoryRow[], params: Params, binaryKeys = false): string {
+/** VALUES rows for INSERT_COLUMNS, as SQL literals (a save's one-round-trip script). */
+function insertValues(rows: readonly NewMemoryRow[], params: Literals): string {
   return rows
     .map((r) => {
       const id = r.id ? `${params.add(r.id)}::uuid` : 'gen_random_uuid()';
@@ -106,7 +107,7 @@ function insertValues(rows: readonly NewMemoryRow[], params: Params, binaryKeys 
       const deleted = r.deletedAt ? params.add(r.deletedAt) : 'NULL';
       return `(${params.add(r.tenant)}, ${id}, ${params.add(r.project)}, ${params.add(r.session)}, ${params.add(r.kind)},
         ${params.add(r.userText)}, ${params.add(r.content)}, ${params.add(r.tags)}::text[], ${params.add(r.metadata)}::jsonb,
-        ${params.add(r.contentHash)}, ${params.add(r.vector)}, ${params.add(binaryKeys ? int4ArrayBinary([r.vectorKeys]) : params instanceof Literals ? r.vectorKeys : Array.from(r.vectorKeys))}::int4[],
+        ${params.add(r.contentHash)}, ${params.add(r.vector)}, ${params.add(r.vectorKeys)}::int4[],
         ${params.add(r.lexemes)}::tsvector, ${params.add(r.vectorizerVersion)}, ${created}, ${updated}, ${deleted})`;
     })
     .join(',\n');
@@ -218,18 +219,6 @@ export async function liveByHash(client: Client, tenant: string, project: string
   );
   const found = res.rows[0];
   return found ? { id: found.id, createdAt: found.created_at } : undefined;
-}
-
-/**
- * Bulk insert for import: many rows per statement; rows whose id or live content already
- * exists are skipped. Returns the number inserted.
- */
-export async function insertMany(client: Client, rows: readonly NewMemoryRow[]): Promise<number> {
-  if (rows.length === 0) return 0;
-  const params = new Params();
-  const values = insertValues(rows, params);
-  const res = await client.query(`INSERT INTO memories ${INSERT_COLUMNS} VALUES ${values} ON CONFLICT DO NOTHING`, params.values);
-  return res.rowCount ?? 0;
 }
 
 export async function getMemory(client: Client, tenant: string, id: string): Promise<MemoryRow | undefined> {
