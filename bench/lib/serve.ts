@@ -79,7 +79,8 @@ export async function startServe(options: ServeOptions): Promise<Served> {
     SAGE_JWT_SECRET_FILE: secretFile,
     SAGE_LOG_LEVEL: 'warn',
   };
-  const token = await run(command, [...args, 'token', '--sub', options.tenant, '--scope', 'memory:read,memory:write', '--ttl', '1d'], env);
+  // The token is minted without nodeArgs: an experiment's --cpu-prof or --trace-gc is for serve.
+  const token = await run(command, [...(options.binary ? [] : source.args), 'token', '--sub', options.tenant, '--scope', 'memory:read,memory:write', '--ttl', '1d'], env);
   const child: ChildProcess = spawn(command, [...args, 'serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const stderr: string[] = [];
   child.stderr?.on('data', (chunk: Buffer) => {

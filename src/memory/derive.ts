@@ -4,9 +4,10 @@
  * (full-text search). Pure; `reindex` and import call the same function as a save.
  */
 import { createHash } from 'node:crypto';
-import { analyze, encodeVector, featureKeys, lex, vectorizeLexed, vectorizerVersion, type Lexed, type SparseVector } from '../vectorize/index.ts';
+import { analyze, featureKeys, lex, vectorizeLexed, vectorizerVersion, type Lexed, type SparseVector } from '../vectorize/index.ts';
 import { tsvectorBinary, tsvectorLiteral, type Weight } from '../store/lexemes.ts';
 import type { Kind } from './model.ts';
+import { storedVector } from './packed-vector.ts';
 
 /** How much the user's side of a turn counts in its vector, relative to the response. */
 const USER_SIDE_WEIGHT = 0.6;
@@ -15,6 +16,7 @@ export interface Derived {
   /** Lexical terms of the content, then of the user's side (not tags), duplicates kept. */
   terms: string[];
   contentHash: Uint8Array;
+  /** As stored: packed (packed-vector.ts, storedVector). */
   vector: Uint8Array;
   vectorKeys: Int32Array;
   /** The tsvector as a literal (input syntax). */
@@ -151,7 +153,7 @@ export function derive(kind: Kind, userText: string | null, content: string, tag
   return {
     terms: userLexed ? [...contentLexed.terms, ...userLexed.terms] : contentLexed.terms,
     contentHash,
-    vector: encodeVector(sparse),
+    vector: storedVector(sparse),
     vectorKeys: featureKeys(sparse),
     lexemes: tsvectorLiteral(runs),
     vectorizerVersion: vectorizerVersion(settings),
@@ -164,8 +166,8 @@ export function deriveForImport(kind: Kind, userText: string | null, content: st
   const { sparse, runs, contentHash } = deriveParts(kind, userText, content, tags, settings);
   return {
     contentHash,
-    vector: encodeVector(sparse),
-    // The vector's own indices: encodeVector copied them, nothing else holds this array.
+    vector: storedVector(sparse),
+    // The vector's own indices: storedVector copied them, nothing else holds this array.
     vectorKeys: sparse.indices,
     lexemes: tsvectorBinary(runs),
   };

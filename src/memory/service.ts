@@ -26,13 +26,14 @@ import {
 } from '../store/memories.ts';
 import { getSession, listSessions, upsertSession } from '../store/sessions.ts';
 import { allOfQuery } from '../store/lexemes.ts';
-import { cosine, decodeVector, vectorizerVersion } from '../vectorize/index.ts';
+import { cosine, vectorizerVersion } from '../vectorize/index.ts';
 import { SAGE_VERSION } from '../version.ts';
 import { Redactor } from './redact.ts';
 import { foldNearDuplicates, isRelevant, packContext, type PackedContext } from './context.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { derive } from './derive.ts';
 import type { Kind, Memory, NearDuplicate, SaveResult, SearchHit, Session } from './model.ts';
+import { fromStored, toSparse } from './packed-vector.ts';
 import { rankMemories, type RankOptions, type Strategy } from './search.ts';
 import { VectorCache } from './vector-cache.ts';
 import { cleanMetadata, cleanName, cleanTags, cleanText, isBlank } from './text.ts';
@@ -250,7 +251,7 @@ export class MemoryService {
     }
     const near: NearDuplicate[] = stored.candidates
       .filter((r) => r.id !== stored.id)
-      .map((r) => ({ id: r.id, similarity: Math.round(cosine(derived.sparse, decodeVector(r.vector)) * 1e4) / 1e4 }))
+      .map((r) => ({ id: r.id, similarity: Math.round(cosine(derived.sparse, toSparse(fromStored(r.vector))) * 1e4) / 1e4 }))
       .filter((r) => r.similarity >= NEAR_DUPLICATE_SIMILARITY)
       .sort((a, b) => b.similarity - a.similarity)
       .slice(0, 5);

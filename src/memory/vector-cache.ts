@@ -6,8 +6,8 @@
  * Ranking computes the cosine between the query and every candidate, and in a corpus of up to
  * RANKING.smallCorpus memories every memory is a candidate: fetching ~1,000 vectors of ~3.5 KB
  * (detoast, hex, decode) per search was most of a search's CPU (~50 µs per vector on the 2-core
- * machine). Candidates come back as (id, row version) and only entries missing here are
- * fetched. The row version is the row's xmin, which every UPDATE changes (an edit, a reindex,
+ * machine, when vectors were stored at 8 bytes a bucket). Candidates come back as (id, row
+ * version) and only entries missing here are fetched. The row version is the row's xmin, which every UPDATE changes (an edit, a reindex,
  * a forget), and everything kept here is a column of the row, so an entry is never used for
  * another version of its row: results do not depend on what is cached, only the speed does.
  * Bounded in bytes, least recently used first out; each process has its own (no state that
@@ -16,7 +16,7 @@
 import type { Client } from '../store/db.ts';
 import { rankingEntries, type CandidateRef } from '../store/ranking.ts';
 import { decodeVector, type SparseVector } from '../vectorize/index.ts';
-import { isEncoded, isPacked, pack, packedBytes, type EncodedVector, type PackedVector } from './packed-vector.ts';
+import { isEncoded, isPacked, isStoredPacked, pack, packedBytes, readPacked, type EncodedVector, type PackedVector } from './packed-vector.ts';
 
 export interface RankingEntry {
   /**
@@ -122,9 +122,11 @@ export async function loadEntries(
     for (const row of await rankingEntries(client, tenant, missing)) {
       // The hash is copied out of the driver's Buffer, which may be a slice of a shared 8 KiB
       // pool that a cached entry would otherwise keep alive.
-      const vector = decodeVector(row.vector);
+      // Stored packed, the entry's views cover a copy of the row's bytes (the driver's Buffer
+      // may be a slice of a shared pool); rows written before the packed layout are packed here.
+      const vector = isStoredPacked(row.vector) ? readPacked(row.vector, true) : admit && cache ? pack(decodeVector(row.vector)) : decodeVector(row.vector);
       const entry: RankingEntry = {
-        vector: admit && cache ? pack(vector) : vector,
+        vector,
         sessionId: row.session_id,
         createdAt: row.created_at.getTime(),
         contentHash: Uint8Array.from(row.content_hash),

@@ -279,7 +279,7 @@ export async function candidateEntries(
 }
 
 /**
- * What ranking needs of live memories by id (the current versions). Vectors (~3.5 KB) come as
+ * What ranking needs of live memories by id (the current versions). Vectors (~1.5 KB packed) come as
  * base64 rather than bytea's hex text: a third less to send, convert to a string and decode.
  * (node-pg's binary result format would send the bytes themselves, but its protocol parser
  * decodes every field of a connection in text mode as UTF-8, which corrupts bytea.)

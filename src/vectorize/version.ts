@@ -11,8 +11,10 @@
  * Bump rule: the tag (hv1 → hv2 ...) MUST change with any change that can alter the output
  * of `vectorize` or `analyze` for some input: normalisation, tokenisation and identifier
  * rules, CJK handling, stopwords, stemmer, term-length limits, n-gram size/limits, feature
- * prefixes, weights, tf formula, sign seed, zero threshold, or the binary encoding. Hash,
- * seed and dimension are spelt out separately because they are parameters.
+ * prefixes, weights, tf formula, sign seed, zero threshold, or `encodeVector`'s encoding. Hash,
+ * seed and dimension are spelt out separately because they are parameters. How Sage stores a
+ * vector is not part of it: the stored layout is told by its first word and both layouts are
+ * read (src/memory/packed-vector.ts).
  *
  * One caveat the string cannot capture: normalisation and character classes come from the
  * Unicode tables of the running Node. A Node upgrade changes output only for characters

@@ -9,6 +9,8 @@ import { setLogLevel } from '../../src/log.ts';
 import { MemoryService, type Caller } from '../../src/memory/service.ts';
 import { exportJsonl, headerLine, ImportError, importJsonl, reindex, type ExportOptions, type TransferContext } from '../../src/memory/transfer.ts';
 import { Database } from '../../src/store/db.ts';
+import { fromStored, isStoredPacked, toSparse } from '../../src/memory/packed-vector.ts';
+import { encodeVector } from '../../src/vectorize/index.ts';
 import { createTestDatabase } from '../helpers/postgres.ts';
 
 setLogLevel('warn');
@@ -338,6 +340,45 @@ test('reindex after a dimension change leaves no stale vectors and search still 
   const all = await reindex({ db, tenant: 'local', dimension: 2 ** 12 }, { all: true });
   assert.equal(all.reindexed, 7);
   assert.deepEqual(await dump(db), snapshot);
+});
+
+test('memories stored in vectorize\'s encoding (before the packed layout) rank and match the same; reindex --all stores them packed', async (t) => {
+  const db = await freshDb(t);
+  const caller: Caller = { tenant: 'local', project: 'demo' };
+  await seed(new MemoryService(db, { dimension: DIMENSION }), caller);
+  const storedForms = async () => (await db.pool.query<{ vector: Buffer }>(`SELECT vector FROM memories`)).rows.map((r) => isStoredPacked(r.vector));
+  assert.ok((await storedForms()).every(Boolean), 'saves store the packed layout');
+  const queries = ['how are dates parsed', '数据库连接池', 'cache TTL seconds', 'Fridays deploy'];
+  // Each through a fresh service (an empty vector cache): a corpus ranked whole, and the quick
+  // ranking, which reads every candidate's vector in its candidate query.
+  const rankings = async () => {
+    const service = new MemoryService(db, { dimension: DIMENSION });
+    const out: unknown[] = [];
+    for (const query of queries) {
+      out.push((await service.search(caller, { query })).results.map((r) => [r.id, r.score, r.why]));
+      out.push((await service.context(caller, { query }, { quick: true })).ids);
+    }
+    return out;
+  };
+  const packed = await rankings();
+  assert.ok(packed.every((r) => Array.isArray(r) && r.length > 0), 'every query finds something both ways');
+
+  const rows = (await db.pool.query<{ id: string; vector: Buffer }>(`SELECT id, vector FROM memories`)).rows;
+  for (const r of rows) {
+    const plain = encodeVector(toSparse(fromStored(r.vector)));
+    await db.pool.query(`UPDATE memories SET vector = $2 WHERE id = $1`, [r.id, Buffer.from(plain)]);
+  }
+  assert.ok((await storedForms()).every((p) => !p), 'every row now in the old encoding');
+  assert.deepEqual(await rankings(), packed);
+  const near = await new MemoryService(db, { dimension: DIMENSION }).save(caller, { kind: 'note', content: 'The cache TTL is 60 seconds!', tags: ['cache'] });
+  assert.equal(near.near_duplicates.length, 1, 'an old row is still compared as a near-duplicate');
+  assert.ok(near.near_duplicates[0]!.similarity >= 0.92);
+
+  const summary = await reindex({ db, tenant: 'local', dimension: DIMENSION }, { all: true });
+  assert.equal(summary.reindexed, rows.length + 1);
+  assert.ok((await storedForms()).every(Boolean), 'reindex --all rewrote them packed');
+  await new MemoryService(db, { dimension: DIMENSION }).forget(caller, { ids: [near.id] });
+  assert.deepEqual(await rankings(), packed);
 });
 
 test('an export holds only the configured tenant; an import writes only into its own', async (t) => {

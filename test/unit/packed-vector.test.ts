@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dot, pack, packedBytes, toSparse, unpack } from '../../src/memory/packed-vector.ts';
+import { dot, fromStored, isPacked, isStoredPacked, pack, packedBytes, readPacked, storedVector, toSparse, unpack } from '../../src/memory/packed-vector.ts';
 import { cosine, DEFAULT_DIMENSION, encodeVector, vectorize, type SparseVector } from '../../src/vectorize/index.ts';
 
 const TEXTS = [
@@ -93,4 +93,69 @@ test('a malformed encoded vector is refused with the decoder\'s error', () => {
   const bytes = encodeVector(q);
   assert.throws(() => dot(q, { base64: Buffer.from(bytes.subarray(0, bytes.length - 4)).toString('base64') }), /decodeVector: header says/);
   assert.throws(() => dot(q, { base64: '' }), /too short/);
+});
+
+/** The vectors of TEXTS plus the edge cases of the packed layout: a gap ≥ 65,536 (escaped) and a full palette (plain values). */
+function storedCases(): SparseVector[] {
+  const vectors = TEXTS.map((t) => vectorize(t, { dimension: DEFAULT_DIMENSION }));
+  vectors.push(normalized([3, 70_000, 200_000, 1_048_575], [1, 2, 3, 4]));
+  vectors.push(normalized(Array.from({ length: 300 }, (_, i) => i * 5), Array.from({ length: 300 }, (_, i) => i + 1)));
+  return vectors;
+}
+
+test('a vector is stored packed (~40% of vectorize\'s encoding) and read back to the bit, in place or from a copy', () => {
+  for (const v of storedCases()) {
+    const bytes = storedVector(v);
+    assert.ok(isStoredPacked(bytes));
+    assert.ok(!isStoredPacked(encodeVector(v)), 'vectorize\'s encoding is told apart by its first word');
+    const read = fromStored(bytes);
+    assert.ok(isPacked(read));
+    assert.deepEqual(unpack(read), v);
+    // At an odd offset of a shared buffer, as the driver may hand a bytea over: copied, same vector.
+    const shifted = new Uint8Array(bytes.byteLength + 1);
+    shifted.set(bytes, 1);
+    assert.deepEqual(unpack(readPacked(shifted.subarray(1))), v);
+  }
+  const typical = vectorize(TEXTS[0]!.repeat(8), { dimension: DEFAULT_DIMENSION });
+  assert.ok(storedVector(typical).byteLength < 0.45 * encodeVector(typical).byteLength, `${storedVector(typical).byteLength} bytes stored, ${encodeVector(typical).byteLength} in vectorize's encoding`);
+});
+
+test('rows stored in vectorize\'s encoding (before the packed layout) still read, rank and decode the same', () => {
+  const vectors = storedCases();
+  for (const q of vectors) {
+    for (const d of vectors) {
+      const packed = { base64: Buffer.from(storedVector(d)).toString('base64') };
+      const plain = { base64: Buffer.from(encodeVector(d)).toString('base64') };
+      const shared = q.indices.some((i) => d.indices.includes(i));
+      assert.equal(dot(q, packed), shared ? cosine(q, d) : undefined);
+      assert.equal(dot(q, plain), shared ? cosine(q, d) : undefined);
+      assert.equal(dot(q, fromStored(storedVector(d))), shared ? cosine(q, d) : undefined);
+    }
+    assert.deepEqual(toSparse({ base64: Buffer.from(storedVector(q)).toString('base64') }), q);
+    assert.deepEqual(fromStored(encodeVector(q)), q);
+  }
+});
+
+test('malformed stored bytes are refused with an error that names the problem', () => {
+  const v = vectorize(TEXTS[0]!, { dimension: DEFAULT_DIMENSION });
+  const good = storedVector(v);
+  const bad = (edit: (b: Uint8Array, view: DataView) => Uint8Array | void): Uint8Array => {
+    const b = Uint8Array.from(good);
+    return edit(b, new DataView(b.buffer)) ?? b;
+  };
+  const paletteLength = new DataView(good.buffer).getUint16(8, true);
+  const gapsAt = 12 + 4 * paletteLength;
+  const cases: Array<[Uint8Array, RegExp]> = [
+    [good.subarray(0, 8), /too short/],
+    [good.subarray(0, good.byteLength - 1), /header says/],
+    [bad((_, d) => d.setUint16(10, 7, true)), /unknown flags 7/],
+    [bad((_, d) => d.setUint16(8, 0, true)), /palette of 0/],
+    [bad((b) => { b[b.byteLength - 1] = 255; }), /outside the palette/],
+    [bad((_, d) => d.setUint16(gapsAt + 2, 0, true)), /escaped gap|gaps end|left over/],
+    [bad((_, d) => d.setFloat32(12, Number.NaN, true)), /not finite/],
+  ];
+  for (const [bytes, pattern] of cases) {
+    assert.throws(() => fromStored(bytes), (e: unknown) => e instanceof Error && e.message.startsWith('stored vector:') && pattern.test(e.message), String(pattern));
+    assert.throws(() => dot(v, { base64: Buffer.from(bytes).toString('base64') }), (e: unknown) => e instanceof Error && pattern.test(e.message), `dot: ${String(pattern)}`);
+  }
 });
