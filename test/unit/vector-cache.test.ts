@@ -44,3 +44,20 @@ test('bounded in bytes, least recently used out first', () => {
   assert.equal(tiny.get('x', '1'), undefined, 'an entry larger than the cache is not kept');
   assert.equal(tiny.bytes, 0);
 });
+
+test('eviction gives a read entry a second chance, and a cache whose every entry was read still evicts', () => {
+  const entries = Array.from({ length: 6 }, (_, i) => v(`entry number ${i} with words`));
+  const size = (x: RankingEntry) => packedBytes(x.vector as PackedVector) + x.contentHash.byteLength + 4 + 760;
+  const cache = new VectorCache(entries.slice(0, 4).reduce((sum, e) => sum + size(e), 0));
+  for (let i = 0; i < 4; i++) cache.set(`k${i}`, '1', entries[i]!);
+  for (let i = 0; i < 4; i++) assert.ok(cache.get(`k${i}`, '1'), 'every entry read');
+  cache.set('k4', '1', entries[4]!);
+  assert.equal(cache.size, 4, 'one entry went although every one had been read');
+  assert.ok(cache.bytes <= cache.maxBytes);
+  assert.equal(cache.get('k0', '1'), undefined, 'the oldest went, after every mark was cleared');
+  // k1–k3 lost their marks in that round; k1 is read again, so k2 goes next.
+  assert.ok(cache.get('k1', '1'));
+  cache.set('k5', '1', entries[5]!);
+  assert.equal(cache.get('k2', '1'), undefined);
+  for (const key of ['k1', 'k3', 'k4', 'k5']) assert.ok(cache.get(key, '1'), key);
+});
