@@ -219,10 +219,6 @@ async function termStats(client: Client, filter: MemoryFilter, terms: readonly s
   return out;
 }
 
-function rankMap(ids: readonly string[]): Map<string, number> {
-  return new Map(ids.map((id, i) => [id, i + 1]));
-}
-
 /**
  * Ranks live memories for a query. Returns at most `limit` results, best first, each with the
  * ranks that explain it. Pure ranking: hydration of texts is the caller's job.
@@ -290,66 +286,83 @@ export async function rankMemories(
     for (const row of whole ?? sets.buckets) if (!refs.has(row.id)) refs.set(row.id, row);
     entries = await loadEntries(client, filter.tenant, refs.values(), vectors, whole !== undefined);
   }
-  const candidates = new Map<string, RankingEntry>();
-  const similarity = new Map<string, number>();
+  // From here on a candidate is its position in `ids` (the order candidates were first seen),
+  // and what is known of it sits in arrays at that position: a search in a project ranked whole
+  // has ~1,000 candidates, and a Map per signal, rank and score (each filled, spread and sorted)
+  // was most of the ranking's garbage.
+  const ids: string[] = [];
+  const list: RankingEntry[] = [];
+  const lexicalOf: number[] = []; // NaN: not a lexical candidate
+  const similar: number[] = []; // NaN: no similarity above 0
+  let maxLexical = 0;
+  let maxSimilarity = 0;
   for (const id of refs.keys()) {
     const entry = entries.get(id);
-    if (!entry) {
-      // Forgotten between the candidate query and the entry fetch.
-      lexicalScore.delete(id);
-      continue;
-    }
+    if (!entry) continue; // forgotten between the candidate query and the entry fetch
+    const l = lexicalScore.get(id);
     const s = dot(queryVector, entry.vector);
-    if (s === undefined && whole && !lexicalScore.has(id)) continue; // shares no bucket: not a candidate
-    candidates.set(id, entry);
-    if (s !== undefined && s > 0) similarity.set(id, s);
+    if (s === undefined && whole && l === undefined) continue; // shares no bucket: not a candidate
+    ids.push(id);
+    list.push(entry);
+    lexicalOf.push(l ?? Number.NaN);
+    similar.push(s !== undefined && s > 0 ? s : Number.NaN);
+    if (l !== undefined && l > maxLexical) maxLexical = l;
+    if (s !== undefined && s > maxSimilarity) maxSimilarity = s;
   }
+  const n = ids.length;
 
-  const lexicalOrder = [...lexicalScore.keys()]; // already sorted by SQL
-  const vectorOrder = [...similarity.entries()].sort((a, b) => b[1] - a[1]).map(([id]) => id);
-  const recencyOrder = [...candidates].sort((a, b) => b[1].createdAt - a[1].createdAt).map(([id]) => id);
-  const lexicalRank = rankMap(lexicalOrder);
-  const vectorRank = rankMap(vectorOrder);
-  const recencyRank = rankMap(recencyOrder);
+  // Lexical candidates came first, best first (SQL's order); the sorts are stable, as the
+  // orders of the signals' own Maps were.
+  const lexicalOrder: number[] = [];
+  const vectorOrder: number[] = [];
+  const recencyOrder: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (!Number.isNaN(lexicalOf[i]!)) lexicalOrder.push(i);
+    if (!Number.isNaN(similar[i]!)) vectorOrder.push(i);
+    recencyOrder.push(i);
+  }
+  vectorOrder.sort((a, b) => descending(similar[a]!, similar[b]!));
+  recencyOrder.sort((a, b) => descending(list[a]!.createdAt, list[b]!.createdAt));
+  const lexicalRank = ranksOf(lexicalOrder, n);
+  const vectorRank = ranksOf(vectorOrder, n);
+  const recencyRank = ranksOf(recencyOrder, n);
 
-  let pool: string[];
+  let pool: number[];
   if (strategy === 'lexical') pool = lexicalOrder;
   else if (strategy === 'vector') pool = vectorOrder;
-  else pool = [...new Set([...lexicalOrder, ...vectorOrder])];
+  else pool = [...lexicalOrder, ...vectorOrder.filter((i) => Number.isNaN(lexicalOf[i]!))];
 
-  let score: Map<string, number>;
-  if (strategy === 'lexical') score = lexicalScore;
-  else if (strategy === 'vector') score = similarity;
+  // A score per candidate; those outside the pool are never read.
+  let score: Float64Array;
+  if (strategy === 'lexical') score = Float64Array.from(lexicalOf, (x) => (Number.isNaN(x) ? 0 : x));
+  else if (strategy === 'vector') score = Float64Array.from(similar, (x) => (Number.isNaN(x) ? 0 : x));
   else {
-    const maxLexical = Math.max(0, ...lexicalScore.values());
-    const maxSimilarity = Math.max(0, ...similarity.values());
-    const fused = new Map<string, number>();
-    for (const id of pool) {
-      const l = maxLexical > 0 ? (lexicalScore.get(id) ?? 0) / maxLexical : 0;
-      const v = maxSimilarity > 0 ? (similarity.get(id) ?? 0) / maxSimilarity : 0;
-      fused.set(id, RANKING.lexicalWeight * l + RANKING.vectorWeight * v + RANKING.recencyWeight / (RANKING.rrfK + recencyRank.get(id)!));
+    const fused = new Float64Array(n);
+    for (const i of pool) {
+      const l = maxLexical > 0 && !Number.isNaN(lexicalOf[i]!) ? lexicalOf[i]! / maxLexical : 0;
+      const v = maxSimilarity > 0 && !Number.isNaN(similar[i]!) ? similar[i]! / maxSimilarity : 0;
+      fused[i] = RANKING.lexicalWeight * l + RANKING.vectorWeight * v + RANKING.recencyWeight / (RANKING.rrfK + recencyRank[i]!);
     }
-    score = addContext(fused, candidates);
+    score = addContext(fused, pool, list);
     const ranges = dateRanges(query);
     if (ranges.length > 0) {
-      for (const [id, s] of score) score.set(id, s + RANKING.dateWeight * dateFit(new Date(candidates.get(id)!.createdAt), ranges, RANKING.dateSlackDays));
+      for (const i of pool) score[i] = score[i]! + RANKING.dateWeight * dateFit(new Date(list[i]!.createdAt), ranges, RANKING.dateSlackDays);
     }
   }
 
-  const order = pool.map((id) => ({ id, score: score.get(id) ?? 0, at: candidates.get(id)!.createdAt }));
-  order.sort((a, b) => b.score - a.score || b.at - a.at || (a.id < b.id ? -1 : 1));
+  const order = [...pool].sort((a, b) => descending(score[a]!, score[b]!) || descending(list[a]!.createdAt, list[b]!.createdAt) || (ids[a]! < ids[b]! ? -1 : 1));
   // Only the results are unpacked into plain vectors (context folds near-duplicates with them).
-  return order.slice(0, limit).map(({ id, score: s }): Ranked => {
-    const c = candidates.get(id)!;
+  return order.slice(0, limit).map((i): Ranked => {
+    const c = list[i]!;
     return {
-      id,
-      score: s,
+      id: ids[i]!,
+      score: score[i]!,
       why: {
-        lexical_rank: lexicalRank.get(id) ?? null,
-        vector_rank: vectorRank.get(id) ?? null,
-        recency_rank: recencyRank.get(id) ?? null,
-        lexical_score: lexicalScore.has(id) ? round(lexicalScore.get(id)!) : null,
-        vector_similarity: similarity.has(id) ? round(similarity.get(id)!) : null,
+        lexical_rank: lexicalRank[i] || null,
+        vector_rank: vectorRank[i] || null,
+        recency_rank: recencyRank[i] || null,
+        lexical_score: Number.isNaN(lexicalOf[i]!) ? null : round(lexicalOf[i]!),
+        vector_similarity: Number.isNaN(similar[i]!) ? null : round(similar[i]!),
       },
       vector: toSparse(c.vector),
       contentHash: c.contentHash,
@@ -359,37 +372,53 @@ export async function rankMemories(
 }
 
 /**
- * Adds to each fused score a share of its session neighbourhood's: the mean of the best
- * `contextTop` scores among other candidates of the same session created within
- * `contextWindowMs` of it. Only candidates take part, so the cost is bounded by the
- * candidate sets (each session's members are scanned best first and the scan stops once
- * enough neighbours are found). Neighbours contribute their own fused score, not their
- * context, so a strong session cannot inflate itself.
+ * A comparator's answer for x before y in descending order, as -1, 0 or 1: the difference of
+ * two doubles, or of two epoch milliseconds, is a new heap number at every comparison. NaN
+ * compares equal, as a NaN difference does.
  */
-function addContext(fused: ReadonlyMap<string, number>, candidates: ReadonlyMap<string, RankingEntry>): Map<string, number> {
-  const out = new Map(fused);
+function descending(x: number, y: number): number {
+  return x > y ? -1 : x < y ? 1 : 0;
+}
+
+/** 1-based rank of each position in `order`, 0 for positions not in it. */
+function ranksOf(order: readonly number[], n: number): Int32Array {
+  const ranks = new Int32Array(n);
+  order.forEach((i, k) => (ranks[i] = k + 1));
+  return ranks;
+}
+
+/**
+ * Adds to each fused score of the pool a share of its session neighbourhood's: the mean of the
+ * best `contextTop` scores among other candidates of the same session created within
+ * `contextWindowMs` of it. Only candidates take part, so the cost is bounded by the candidate
+ * sets (each session's members are scanned best first and the scan stops once enough
+ * neighbours are found). Neighbours contribute their own fused score, not their context, so a
+ * strong session cannot inflate itself. Returns new scores (positions as `fused`).
+ */
+function addContext(fused: Float64Array, pool: readonly number[], list: readonly RankingEntry[]): Float64Array {
+  const out = Float64Array.from(fused);
   if (RANKING.contextWeight <= 0) return out;
-  const bySession = new Map<string, Array<{ id: string; score: number; at: number }>>();
-  for (const [id, score] of fused) {
-    const c = candidates.get(id)!;
-    if (c.sessionId === null || score <= 0) continue;
-    let members = bySession.get(c.sessionId);
-    if (!members) bySession.set(c.sessionId, (members = []));
-    members.push({ id, score, at: c.createdAt });
+  const bySession = new Map<string, number[]>();
+  for (const i of pool) {
+    const session = list[i]!.sessionId;
+    if (session === null || fused[i]! <= 0) continue;
+    const members = bySession.get(session);
+    if (members) members.push(i);
+    else bySession.set(session, [i]);
   }
   for (const members of bySession.values()) {
     if (members.length < 2) continue;
-    members.sort((a, b) => b.score - a.score);
+    members.sort((a, b) => descending(fused[a]!, fused[b]!));
     for (const m of members) {
       let sum = 0;
       let found = 0;
-      for (const n of members) {
+      for (const k of members) {
         if (found === RANKING.contextTop) break;
-        if (n.id === m.id || Math.abs(n.at - m.at) > RANKING.contextWindowMs) continue;
-        sum += n.score;
+        if (k === m || Math.abs(list[k]!.createdAt - list[m]!.createdAt) > RANKING.contextWindowMs) continue;
+        sum += fused[k]!;
         found++;
       }
-      out.set(m.id, m.score + (RANKING.contextWeight * sum) / RANKING.contextTop);
+      out[m] = fused[m]! + (RANKING.contextWeight * sum) / RANKING.contextTop;
     }
   }
   return out;
