@@ -78,6 +78,8 @@ export async function startServe(options: ServeOptions): Promise<Served> {
     SAGE_HTTP_PORT: String(port),
     SAGE_JWT_SECRET_FILE: secretFile,
     SAGE_LOG_LEVEL: 'warn',
+    // The Docker image sets it (Dockerfile.distroless): passed on to measure serve as shipped.
+    ...(process.env['MALLOC_ARENA_MAX'] ? { MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] } : {}),
   };
   // The token is minted without nodeArgs: an experiment's --cpu-prof or --trace-gc is for serve.
   const token = await run(command, [...(options.binary ? [] : source.args), 'token', '--sub', options.tenant, '--scope', 'memory:read,memory:write', '--ttl', '1d'], env);
