@@ -24,7 +24,7 @@ test('a hit needs the same row version', () => {
   assert.equal(cache.get('m1', '100'), undefined);
 });
 
-test('bounded in bytes, least recently used out first', () => {
+test('bounded in bytes; an entry not read since it was added goes before one that was', () => {
   const one = v('one two three four');
   const two = v('five six seven eight');
   const three = v('nine ten eleven twelve');
