@@ -249,6 +249,7 @@ export class MemoryService {
       if (!existing) throw new Error('duplicate content vanished during insert; retry');
       stored = { ...existing, inserted: false, candidates: [] };
     }
+    if (stored.inserted) this.db.pendingLists.noteWrite();
     const near: NearDuplicate[] = stored.candidates
       .filter((r) => r.id !== stored.id)
       .map((r) => ({ id: r.id, similarity: Math.round(cosine(derived.sparse, toSparse(fromStored(r.vector))) * 1e4) / 1e4 }))
@@ -340,7 +341,7 @@ export class MemoryService {
     if (input.content === undefined && input.user_prompt === undefined && input.kind === undefined && input.tags === undefined && input.metadata === undefined) {
       throw new InputError('nothing to update: pass content, user_prompt, kind, tags or metadata');
     }
-    return this.db.tx(caller.tenant, async (client) => {
+    const updated = await this.db.tx(caller.tenant, async (client) => {
       const current = await getMemory(client, caller.tenant, id);
       if (!current) throw new NotFoundError(`no memory with id ${id} (it may have been forgotten)`);
       const kind = input.kind ?? current.kind;
@@ -373,6 +374,9 @@ export class MemoryService {
         throw err;
       }
     });
+    // A changed text is re-indexed: its new entries wait in the pending lists like a save's.
+    this.db.pendingLists.noteWrite();
+    return updated;
   }
 
   async forget(caller: Caller, input: ForgetInput): Promise<ForgetResult> {

@@ -13,6 +13,7 @@ import pg from 'pg';
 import { ConfigError, UnavailableError } from '../errors.ts';
 import { log } from '../log.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
+import { PendingListFlusher, type PendingListOptions } from './pending-lists.ts';
 import { RUNTIME_ROLE } from './migrations/002_rls.ts';
 import { SEARCH_ROLE } from './migrations/004_search_scale.ts';
 import { enterSearchRoleSql } from './search-role.ts';
@@ -24,6 +25,8 @@ export interface DatabaseOptions {
   max?: number;
   statementTimeoutMs?: number;
   applicationName?: string;
+  /** When the background flush of GIN pending lists runs (pending-lists.ts; tests). */
+  pendingLists?: PendingListOptions;
 }
 
 /** SQLSTATE classes and Node errors that mean "the database is not there right now". */
@@ -90,6 +93,8 @@ export interface RankedRead {
 
 export class Database {
   readonly pool: pg.Pool;
+  /** Told of every memory written, it flushes the GIN pending lists off the request path (pending-lists.ts). */
+  readonly pendingLists: PendingListFlusher;
   #ready: Promise<MigrationReport> | undefined;
   #closed = false;
 
@@ -125,6 +130,7 @@ export class Database {
       // the next query opens a new one.
       log.warn('idle database connection lost', { error: err });
     });
+    this.pendingLists = new PendingListFlusher(this.pool, options.pendingLists);
   }
 
   /** Applies pending migrations once per process; a failure is retried on the next call. */
@@ -253,6 +259,7 @@ export class Database {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.pendingLists.close();
     await this.pool.end();
   }
 }

@@ -10,6 +10,7 @@ import { sql as m003 } from './003_capture.ts';
 import { sql as m004 } from './004_search_scale.ts';
 import { sql as m005 } from './005_scope_statistics.ts';
 import { sql as m006 } from './006_lexemes_external.ts';
+import { sql as m007 } from './007_pending_list_flush.ts';
 
 export interface Migration {
   version: number;
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'search_scale', sql: m004 },
   { version: 5, name: 'scope_statistics', sql: m005 },
   { version: 6, name: 'lexemes_external', sql: m006 },
+  { version: 7, name: 'pending_list_flush', sql: m007 },
 ];

@@ -1,0 +1,134 @@
+/**
+ * Flushes the GIN pending lists of `memories` in the background, so that no save pays for it.
+ *
+ * With fastupdate (PostgreSQL's default, which Sage keeps: without it import was 6× slower)
+ * an insert appends its index entries to each GIN index's pending list, and the insert that
+ * fills a list past gin_pending_list_limit (512 kB in Sage's sessions: store/db.ts) merges the
+ * whole list into the index before its transaction can commit: 36–391 ms, about every 33rd
+ * save of a new turn (README, "Scale"). Every search also reads the pending lists of the
+ * indexes it uses, whole. So a process that writes asks PostgreSQL to merge the lists itself
+ * (migration 007's function, on a pooled connection no request waits on): `delayMs` after the
+ * last write — in the pause after a turn is saved, before the next prompt's search — or at once
+ * when `batch` writes wait (a burst), one flush at a time. The limit stays as the fallback for
+ * a process that exits before its flush (a one-shot `sage hook`): the timer does not keep a
+ * process alive, and `close` drops a flush not yet started.
+ *
+ * Measured (README, "Scale"): a conversation's pattern — a save, 250 ms, a search — on the
+ * 10,000-memory benchmark database, save p95 15–20 against 18–29 ms and the slowest save 26–46
+ * against 94–119 ms, searches unchanged. In a burst of saves back to back the merge competes
+ * for the same two cores: p95 unchanged, fewer saves over 30 ms, but the slowest one no better.
+ * Trade-off: the merge costs PostgreSQL the same CPU as before, beside the requests instead of
+ * inside one, and small flushes (a memory at a time when saves are seconds apart) cost a little
+ * more per memory than one of 512 kB.
+ *
+ * Failures never reach a caller. PostgreSQL away: the next write tries again. The function
+ * missing or refused (a role that is not a member of sage_runtime): said once in the log, and
+ * saves merge the lists inline as before.
+ */
+import type pg from 'pg';
+import { log } from '../log.ts';
+import { FLUSH_FUNCTION } from './migrations/007_pending_list_flush.ts';
+import { RUNTIME_ROLE } from './migrations/002_rls.ts';
+
+export interface PendingListOptions {
+  /** Flush at once when this many writes wait: 16 new turns fill ~250 kB of the 512 kB lists. */
+  batch?: number;
+  /** Otherwise flush this long after the last write. */
+  delayMs?: number;
+}
+
+export class PendingListFlusher {
+  readonly #pool: pg.Pool;
+  readonly #batch: number;
+  readonly #delayMs: number;
+  #waiting = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #disabled = false;
+  #closed = false;
+  /** Flushes completed and pages they merged (tests and diagnostics). */
+  readonly stats = { flushes: 0, pages: 0, failures: 0 };
+
+  constructor(pool: pg.Pool, options: PendingListOptions = {}) {
+    this.#pool = pool;
+    this.#batch = options.batch ?? 16;
+    this.#delayMs = options.delayMs ?? 100;
+  }
+
+  /** `count` memories were written (inserted or re-indexed) and committed. */
+  noteWrite(count = 1): void {
+    if (this.#disabled || this.#closed || count <= 0) return;
+    this.#waiting += count;
+    if (this.#running) return; // the flush in progress schedules the next one when it ends
+    if (this.#waiting >= this.#batch) {
+      this.#start();
+      return;
+    }
+    // From the last write: a flush waits for a pause in the writing.
+    this.#clearTimer();
+    this.#timer = setTimeout(() => this.#start(), this.#delayMs);
+    this.#timer.unref();
+  }
+
+  /** Drops a flush not started yet and waits for one in progress. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#clearTimer();
+    await this.#running;
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #start(): void {
+    this.#clearTimer();
+    if (this.#running || this.#closed) return;
+    this.#waiting = 0;
+    this.#running = this.#flush().finally(() => {
+      this.#running = undefined;
+      // Writes that came in meanwhile: their own countdown (or batch) from now.
+      const waiting = this.#waiting;
+      this.#waiting = 0;
+      this.noteWrite(waiting);
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const started = performance.now();
+    let client: pg.PoolClient | undefined;
+    let broken: Error | undefined;
+    try {
+      client = await this.#pool.connect();
+      // As sage_runtime, the role the function is granted to, whichever role Sage logs in as.
+      const results = (await client.query(
+        `BEGIN; SELECT set_config('role', '${RUNTIME_ROLE}', true); SELECT ${FLUSH_FUNCTION}() AS pages; COMMIT`,
+      )) as unknown as pg.QueryResult<{ pages: string }>[];
+      const pages = Number(results[2]?.rows[0]?.pages ?? 0);
+      this.stats.flushes++;
+      this.stats.pages += pages;
+      log.debug('gin pending lists flushed', { pages, ms: Math.round(performance.now() - started) });
+    } catch (err) {
+      this.stats.failures++;
+      if (client) {
+        await client.query('ROLLBACK').catch((rollbackErr: unknown) => {
+          broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+        });
+      }
+      const code = (err as { code?: unknown }).code;
+      if (code === '42501' || code === '42883') {
+        // insufficient_privilege or undefined_function: nothing a retry changes.
+        this.#disabled = true;
+        log.warn('cannot flush GIN pending lists in the background; saves flush them inline', {
+          error: err,
+          fix: `GRANT ${RUNTIME_ROLE} TO the role Sage connects as (migration 007 grants EXECUTE on ${FLUSH_FUNCTION} to ${RUNTIME_ROLE})`,
+        });
+      } else {
+        log.debug('gin pending list flush failed; the next write tries again', { error: err });
+      }
+    } finally {
+      client?.release(broken);
+    }
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * GIN pending lists are flushed in the background after writes (store/pending-lists.ts,
+ * migration 007), so no save merges a list inline. Checked against the real indexes: what the
+ * flusher merged is counted by gin_clean_pending_list itself, and afterwards a superuser's call
+ * finds nothing left to merge.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { setLogLevel } from '../../src/log.ts';
+import { MemoryService } from '../../src/memory/service.ts';
+import { Database } from '../../src/store/db.ts';
+import { PendingListFlusher } from '../../src/store/pending-lists.ts';
+import { adminQuery, createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
+
+setLogLevel('error');
+
+const caller = { tenant: 'local', project: 'demo' };
+
+function urlAs(url: string, user: string): string {
+  const u = new URL(url);
+  u.username = user;
+  return u.href;
+}
+
+async function withClient<T>(url: string, work: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Pages still pending, per GIN index of memories: merges them (as the superuser) to count them. */
+async function pendingPages(database: TestDatabase): Promise<Record<string, number>> {
+  return withClient(database.url, async (c) => {
+    const rows = await c.query<{ name: string; pages: number }>(
+      `SELECT c.relname AS name, gin_clean_pending_list(i.indexrelid)::int AS pages
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+       WHERE i.indrelid = 'memories'::regclass AND a.amname = 'gin' ORDER BY 1`,
+    );
+    return Object.fromEntries(rows.rows.map((r) => [r.name, r.pages]));
+  });
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A turn long enough to put a few hundred keys into each index's pending list. */
+function turn(i: number): { kind: 'turn'; userText: string; content: string; tags: string[] } {
+  const words = Array.from({ length: 120 }, (_, k) => `word${(i * 131 + k * 17) % 997}x${k % 13}`).join(' ');
+  return { kind: 'turn', userText: `question ${i} about migrations`, content: `answer ${i}: ${words}`, tags: [`t${i}`] };
+}
+
+test('writes are flushed from the pending lists after `batch` of them, not before; then nothing is left to merge', async (t) => {
+  const database = await createTestDatabase();
+  const db = new Database({ url: database.url, max: 3, pendingLists: { batch: 3, delayMs: 3_600_000 } });
+  t.after(() => db.close().finally(() => database.drop()));
+  await db.ready();
+  const service = new MemoryService(db, { dimension: 2 ** 20 });
+
+  await service.save(caller, turn(1));
+  await service.save(caller, turn(2));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(db.pendingLists.stats.flushes, 0, 'two writes and no delay passed: no flush yet');
+  // A duplicate writes nothing and counts for nothing.
+  assert.equal((await service.save(caller, turn(2))).duplicate, true);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(db.pendingLists.stats.flushes, 0);
+
+  await service.save(caller, turn(3));
+  await until('the flush', () => db.pendingLists.stats.flushes === 1);
+  assert.ok(db.pendingLists.stats.pages > 0, `the flush merged pending pages (${db.pendingLists.stats.pages})`);
+  assert.equal(db.pendingLists.stats.failures, 0);
+  const left = await pendingPages(database);
+  assert.deepEqual(Object.keys(left), ['memories_scoped_lexemes', 'memories_scoped_vector_keys', 'memories_tags']);
+  assert.ok(Object.values(left).every((pages) => pages === 0), `nothing left to merge: ${JSON.stringify(left)}`);
+  // What was flushed is found, by words and by a typo.
+  assert.equal((await service.search(caller, { query: 'answer 3 word393x0' })).results[0]?.content.startsWith('answer 3:'), true);
+});
+
+test('a single write is flushed `delayMs` after it; an update counts as a write; close drops a flush not yet started', async (t) => {
+  const database = await createTestDatabase();
+  const db = new Database({ url: database.url, max: 3, pendingLists: { batch: 1_000, delayMs: 150 } });
+  t.after(() => db.close().finally(() => database.drop()));
+  await db.ready();
+  const service = new MemoryService(db, { dimension: 2 ** 20 });
+  const saved = await service.save(caller, turn(1));
+  await until('the delayed flush', () => db.pendingLists.stats.flushes === 1);
+  assert.ok(db.pendingLists.stats.pages > 0);
+
+  await service.update(caller, { id: saved.id, content: `${turn(9).content} rewritten` });
+  await until('the flush after the update', () => db.pendingLists.stats.flushes === 2);
+  assert.ok(Object.values(await pendingPages(database)).every((pages) => pages === 0));
+
+  await service.save(caller, turn(2));
+  await db.pendingLists.close();
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(db.pendingLists.stats.flushes, 2, 'closed before the delay passed: the flush was dropped');
+  assert.ok((await pendingPages(database))['memories_scoped_vector_keys']! > 0, 'so the last save still waits in the list');
+});
+
+test('the flush function is for sage_runtime only; a role that may not use it turns the flusher off with one warning, saves unaffected', async (t) => {
+  const database = await createTestDatabase();
+  const suffix = Math.random().toString(36).slice(2, 8);
+  const app = `sage_app_${suffix}`;
+  const stranger = `stranger_${suffix}`;
+  await adminQuery(`CREATE ROLE ${app} LOGIN`);
+  await adminQuery(`CREATE ROLE ${stranger} LOGIN`);
+  const closers: Array<() => Promise<unknown>> = [];
+  t.after(async () => {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    await database.drop();
+    for (const r of [app, stranger]) await adminQuery(`DROP ROLE IF EXISTS ${r}`);
+  });
+  const admin = new Database({ url: database.url, max: 1 });
+  await admin.ready();
+  await admin.close();
+  await adminQuery(`GRANT sage_runtime TO ${app}`);
+
+  // A login role that owns nothing, member of sage_runtime: its saves are flushed by its own process.
+  const appDb = new Database({ url: urlAs(database.url, app), max: 2, pendingLists: { batch: 1, delayMs: 60_000 } });
+  closers.push(() => appDb.close());
+  await new MemoryService(appDb, { dimension: 2 ** 20 }).save(caller, turn(1));
+  await until('the app role flush', () => appDb.pendingLists.stats.flushes === 1);
+  assert.ok(appDb.pendingLists.stats.pages > 0);
+
+  // Anyone else may not call it (EXECUTE is revoked from PUBLIC).
+  await withClient(urlAs(database.url, stranger), async (c) => {
+    await assert.rejects(c.query('SELECT sage_flush_pending_lists()'), /permission denied for function sage_flush_pending_lists/);
+  });
+  const pool = new pg.Pool({ connectionString: urlAs(database.url, stranger), max: 1 });
+  pool.on('error', () => undefined);
+  closers.push(() => pool.end());
+  const refused = new PendingListFlusher(pool, { batch: 1, delayMs: 60_000 });
+  refused.noteWrite();
+  await until('the refused flush', () => refused.stats.failures === 1);
+  refused.noteWrite();
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(refused.stats, { flushes: 0, pages: 0, failures: 1 }, 'turned off after a refusal: no retry per write');
+  await refused.close();
+
+  // The grant taken away under a running Sage: its flusher stops, its saves go on (and flush inline).
+  await withClient(database.url, (c) => c.query('REVOKE EXECUTE ON FUNCTION sage_flush_pending_lists() FROM sage_runtime'));
+  const ungranted = new Database({ url: urlAs(database.url, app), max: 2, pendingLists: { batch: 1, delayMs: 60_000 } });
+  closers.push(() => ungranted.close());
+  const service = new MemoryService(ungranted, { dimension: 2 ** 20 });
+  const saved = await service.save(caller, turn(2));
+  await until('the refused flush', () => ungranted.pendingLists.stats.failures === 1);
+  const again = await service.save(caller, turn(3));
+  assert.equal(again.duplicate, false);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(ungranted.pendingLists.stats, { flushes: 0, pages: 0, failures: 1 });
+  const found = await service.search(caller, { query: 'answer 2 word262x0' });
+  assert.equal(found.results[0]?.id, saved.id);
+});
