@@ -233,6 +233,11 @@ export interface CandidateEntryRow {
  * carry the row's columns along — the vector only as its TOAST pointer, through the top-N sort
  * and the CTEs — and only the chosen rows' vectors are read (measured at 100,000 memories,
  * 400 candidates: the primary-key lookups alone were ~2.4 ms of PostgreSQL time per search).
+ * The rows are put in order before the vectors are read and encoded (the subquery with OFFSET 0;
+ * the outer ORDER BY costs nothing, the planner knows the order): sorted after, each row carried
+ * its ~2 KB of base64 into the sort. Measured on the 102 large-project queries of the 10,000
+ * benchmark database, run as captured, five interleaved passes: mean 5.6 → 4.8 ms, p90 11.0 →
+ * 8.5, p95 13.4 → 10.6; at 100,000 (272 queries) within the noise.
  */
 export async function candidateEntries(
   client: Client,
@@ -263,7 +268,7 @@ export async function candidateEntries(
     `${lexicalCte ? `WITH ${lexicalCte}` : ''}
      SELECT c.id, c.xmin::text AS version, c.score, c.session_id,
             floor(extract(epoch FROM c.created_at) * 1000)::int8 AS created_at_ms, c.content_hash, encode(c.vector, 'base64') AS vector
-     FROM (${parts.join(' UNION ALL ')}) c
+     FROM (SELECT * FROM (${parts.join(' UNION ALL ')}) u ORDER BY u.part, u.ord OFFSET 0) c
      ORDER BY c.part, c.ord`,
     params.values,
   );
