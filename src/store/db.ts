@@ -123,6 +123,8 @@ export class Database {
       // 600 saves per setting interleaved on one database: save p50 3.35 vs 3.33 ms, p95 9.1 vs
       // 6.8, p99 14.4 vs 12.1, max 53 vs 135 ms (512 kB vs 4 MB).
       // A trade-off for reads: searches and hooks outnumber saves, and the worst save is shorter.
+      // Since migration 007 a running Sage also flushes the lists itself in the pause after its
+      // writes (pending-lists.ts), so the limit is what a burst of saves falls back on.
       options: [process.env['PGOPTIONS'], '-c jit=off -c gin_pending_list_limit=512kB'].filter(Boolean).join(' '),
     });
     this.pool.on('error', (err) => {

@@ -7,19 +7,21 @@
  * whole list into the index before its transaction can commit: 36–391 ms, about every 33rd
  * save of a new turn (README, "Scale"). Every search also reads the pending lists of the
  * indexes it uses, whole. So a process that writes asks PostgreSQL to merge the lists itself
- * (migration 007's function, on a pooled connection no request waits on): `delayMs` after the
- * last write — in the pause after a turn is saved, before the next prompt's search — or at once
- * when `batch` writes wait (a burst), one flush at a time. The limit stays as the fallback for
- * a process that exits before its flush (a one-shot `sage hook`): the timer does not keep a
- * process alive, and `close` drops a flush not yet started.
+ * (migration 007's function, on a pooled connection no request waits on) in the first pause
+ * of `delayMs` after a write: after a turn is saved, before the next prompt's search. Writes
+ * in a burst (an agent storing many facts, saves back to back) wait for the pause: a flush
+ * beside them competes for the same cores, and the measured result was no better than letting
+ * the save that fills a list merge it, as before (below). So the limit stays, as the fallback
+ * in a burst and for a process that exits before its flush (a one-shot `sage hook`): the timer
+ * does not keep a process alive, and `close` drops a flush not yet started.
  *
- * Measured (README, "Scale"): a conversation's pattern — a save, 250 ms, a search — on the
- * 10,000-memory benchmark database, save p95 15–20 against 18–29 ms and the slowest save 26–46
- * against 94–119 ms, searches unchanged. In a burst of saves back to back the merge competes
- * for the same two cores: p95 unchanged, fewer saves over 30 ms, but the slowest one no better.
- * Trade-off: the merge costs PostgreSQL the same CPU as before, beside the requests instead of
- * inside one, and small flushes (a memory at a time when saves are seconds apart) cost a little
- * more per memory than one of 512 kB.
+ * Measured (README, "Scale"), on the 10,000-memory benchmark database over HTTP: in a
+ * conversation's pattern — a save, 250 ms, a search — save p95 12–20 against 18–29 ms and the
+ * slowest save 26–46 against 90–270 ms, searches the same. Flushing after every 16 writes as
+ * well (tried): in 300 saves back to back p95 unchanged and the slowest save worse (159–193
+ * against 132–137 ms). Trade-off: a flush costs PostgreSQL the same CPU as before, beside the
+ * requests instead of inside one, and small flushes (a memory at a time when saves are seconds
+ * apart) cost a little more per memory than one of 512 kB.
  *
  * Failures never reach a caller. PostgreSQL away: the next write tries again. The function
  * missing or refused (a role that is not a member of sage_runtime): said once in the log, and
@@ -31,15 +33,12 @@ import { FLUSH_FUNCTION } from './migrations/007_pending_list_flush.ts';
 import { RUNTIME_ROLE } from './migrations/002_rls.ts';
 
 export interface PendingListOptions {
-  /** Flush at once when this many writes wait: 16 new turns fill ~250 kB of the 512 kB lists. */
-  batch?: number;
-  /** Otherwise flush this long after the last write. */
+  /** Flush when no write came for this long. */
   delayMs?: number;
 }
 
 export class PendingListFlusher {
   readonly #pool: pg.Pool;
-  readonly #batch: number;
   readonly #delayMs: number;
   #waiting = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -51,7 +50,6 @@ export class PendingListFlusher {
 
   constructor(pool: pg.Pool, options: PendingListOptions = {}) {
     this.#pool = pool;
-    this.#batch = options.batch ?? 16;
     this.#delayMs = options.delayMs ?? 100;
   }
 
@@ -60,10 +58,6 @@ export class PendingListFlusher {
     if (this.#disabled || this.#closed || count <= 0) return;
     this.#waiting += count;
     if (this.#running) return; // the flush in progress schedules the next one when it ends
-    if (this.#waiting >= this.#batch) {
-      this.#start();
-      return;
-    }
     // From the last write: a flush waits for a pause in the writing.
     this.#clearTimer();
     this.#timer = setTimeout(() => this.#start(), this.#delayMs);
@@ -88,7 +82,7 @@ export class PendingListFlusher {
     this.#waiting = 0;
     this.#running = this.#flush().finally(() => {
       this.#running = undefined;
-      // Writes that came in meanwhile: their own countdown (or batch) from now.
+      // Writes that came in meanwhile: their own pause from now.
       const waiting = this.#waiting;
       this.#waiting = 0;
       this.noteWrite(waiting);
