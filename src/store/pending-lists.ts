@@ -7,21 +7,26 @@
  * whole list into the index before its transaction can commit: 36–391 ms, about every 33rd
  * save of a new turn (README, "Scale"). Every search also reads the pending lists of the
  * indexes it uses, whole. So a process that writes asks PostgreSQL to merge the lists itself
- * (migration 007's function, on a pooled connection no request waits on) in the first pause
- * of `delayMs` after a write: after a turn is saved, before the next prompt's search. Writes
- * in a burst (an agent storing many facts, saves back to back) wait for the pause: a flush
- * beside them competes for the same cores, and the measured result was no better than letting
- * the save that fills a list merge it, as before (below). So the limit stays, as the fallback
- * in a burst and for a process that exits before its flush (a one-shot `sage hook`): the timer
- * does not keep a process alive, and `close` drops a flush not yet started.
+ * (migration 007's function, on a pooled connection no request waits on) in the first pause of
+ * `delayMs` after a few writes (at most `maxWrites`): a conversation's pattern, a turn saved
+ * and then, seconds later, the next prompt's search. The lists then never fill, and no save
+ * merges one. After a burst (an agent storing many facts, an import through the tools, saves
+ * back to back) the pause is let go by: merging what a burst left (up to 512 kB per list,
+ * 100–400 ms of PostgreSQL CPU) right after it competed with the requests that followed, and
+ * a search reads a list of 512 kB at no cost that shows (measured below). So the limit stays,
+ * as before, for bursts and for a process that exits before its flush (a one-shot `sage
+ * hook`): the timer does not keep a process alive, and `close` drops a flush not yet started.
  *
  * Measured (README, "Scale"), on the 10,000-memory benchmark database over HTTP: in a
  * conversation's pattern — a save, 250 ms, a search — save p95 12–20 against 18–29 ms and the
- * slowest save 26–46 against 90–270 ms, searches the same. Flushing after every 16 writes as
- * well (tried): in 300 saves back to back p95 unchanged and the slowest save worse (159–193
- * against 132–137 ms). Trade-off: a flush costs PostgreSQL the same CPU as before, beside the
- * requests instead of inside one, and small flushes (a memory at a time when saves are seconds
- * apart) cost a little more per memory than one of 512 kB.
+ * slowest save 26–46 against 90–270 ms, searches the same. Tried and not kept: flushing after
+ * every 16 writes as well (in 300 saves back to back p95 unchanged, the slowest save worse,
+ * 159–193 against 132–137 ms), and flushing after a burst (bench:scale, get_context right
+ * after 400 saves: p95 28–32 against 21–28 ms at 10,000, 58–66 against 37–42 at 100,000),
+ * while searches over the ~512 kB lists a burst leaves were no slower (p95 25.6–28.3 against
+ * 27.6–28.5 ms with the lists empty).
+ * Trade-off: a flush costs PostgreSQL the same CPU as the merge inside a save did, and small
+ * flushes (a memory at a time when saves are seconds apart) cost a little more per memory.
  *
  * Failures never reach a caller. PostgreSQL away: the next write tries again. The function
  * missing or refused (a role that is not a member of sage_runtime): said once in the log, and
@@ -33,24 +38,29 @@ import { FLUSH_FUNCTION } from './migrations/007_pending_list_flush.ts';
 import { RUNTIME_ROLE } from './migrations/002_rls.ts';
 
 export interface PendingListOptions {
-  /** Flush when no write came for this long. */
+  /** Flush when no write came for this long... */
   delayMs?: number;
+  /** ...after at most this many writes; a longer run of writes was a burst, left to the limit. */
+  maxWrites?: number;
 }
 
 export class PendingListFlusher {
   readonly #pool: pg.Pool;
   readonly #delayMs: number;
+  readonly #maxWrites: number;
+  /** Writes since the last pause. */
   #waiting = 0;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #disabled = false;
   #closed = false;
-  /** Flushes completed and pages they merged (tests and diagnostics). */
-  readonly stats = { flushes: 0, pages: 0, failures: 0 };
+  /** Flushes completed, pages they merged, failures, pauses let go after a burst (tests, diagnostics). */
+  readonly stats = { flushes: 0, pages: 0, failures: 0, bursts: 0 };
 
   constructor(pool: pg.Pool, options: PendingListOptions = {}) {
     this.#pool = pool;
     this.#delayMs = options.delayMs ?? 100;
+    this.#maxWrites = options.maxWrites ?? 8;
   }
 
   /** `count` memories were written (inserted or re-indexed) and committed. */
@@ -60,7 +70,7 @@ export class PendingListFlusher {
     if (this.#running) return; // the flush in progress schedules the next one when it ends
     // From the last write: a flush waits for a pause in the writing.
     this.#clearTimer();
-    this.#timer = setTimeout(() => this.#start(), this.#delayMs);
+    this.#timer = setTimeout(() => this.#pause(), this.#delayMs);
     this.#timer.unref();
   }
 
@@ -76,8 +86,18 @@ export class PendingListFlusher {
     this.#timer = undefined;
   }
 
+  /** No write for `delayMs`: flush what a few writes left, let a burst's go. */
+  #pause(): void {
+    this.#timer = undefined;
+    if (this.#waiting > this.#maxWrites) {
+      this.#waiting = 0;
+      this.stats.bursts++;
+      return;
+    }
+    this.#start();
+  }
+
   #start(): void {
-    this.#clearTimer();
     if (this.#running || this.#closed) return;
     this.#waiting = 0;
     this.#running = this.#flush().finally(() => {

@@ -60,7 +60,7 @@ function turn(i: number): { kind: 'turn'; userText: string; content: string; tag
   return { kind: 'turn', userText: `question ${i} about migrations`, content: `answer ${i}: ${words}`, tags: [`t${i}`] };
 }
 
-test('writes in a burst are flushed once, in the pause after them; then nothing is left to merge', async (t) => {
+test('a few writes are flushed once, in the pause after them; then nothing is left to merge', async (t) => {
   const database = await createTestDatabase();
   const delayMs = 1_000;
   const db = new Database({ url: database.url, max: 3, pendingLists: { delayMs } });
@@ -69,7 +69,7 @@ test('writes in a burst are flushed once, in the pause after them; then nothing 
   const service = new MemoryService(db, { dimension: 2 ** 20 });
 
   // Saves back to back: each one puts the flush off. (A save slower than the delay on a loaded
-  // machine would let one through: counted, so the check holds either way.)
+  // machine would make a pause of its own: counted, so the check holds either way.)
   let pauses = 0;
   let last = performance.now();
   for (const i of [1, 2, 3]) {
@@ -86,11 +86,41 @@ test('writes in a burst are flushed once, in the pause after them; then nothing 
   assert.equal(db.pendingLists.stats.flushes, pauses + 1, 'one flush for the burst');
   assert.ok(db.pendingLists.stats.pages > 0, `the flush merged pending pages (${db.pendingLists.stats.pages})`);
   assert.equal(db.pendingLists.stats.failures, 0);
+  assert.equal(db.pendingLists.stats.bursts, 0);
   const left = await pendingPages(database);
   assert.deepEqual(Object.keys(left), ['memories_scoped_lexemes', 'memories_scoped_vector_keys', 'memories_tags']);
   assert.ok(Object.values(left).every((pages) => pages === 0), `nothing left to merge: ${JSON.stringify(left)}`);
   // What was flushed is found, by its words.
   assert.equal((await service.search(caller, { query: 'answer 3 word393x0' })).results[0]?.content.startsWith('answer 3:'), true);
+});
+
+test('after a burst (more than maxWrites) the pause is let go by; the next few writes are flushed with what the burst left', async (t) => {
+  const database = await createTestDatabase();
+  const delayMs = 1_000;
+  const db = new Database({ url: database.url, max: 3, pendingLists: { delayMs, maxWrites: 2 } });
+  t.after(() => db.close().finally(() => database.drop()));
+  await db.ready();
+  const service = new MemoryService(db, { dimension: 2 ** 20 });
+  let pauses = 0;
+  let last = performance.now();
+  for (const i of [1, 2, 3, 4]) {
+    await service.save(caller, turn(i));
+    const now = performance.now();
+    if (i > 1 && now - last >= delayMs) pauses++;
+    last = now;
+  }
+  await until('the pause after the burst', () => db.pendingLists.stats.bursts + db.pendingLists.stats.flushes > pauses);
+  if (pauses === 0) {
+    assert.deepEqual(db.pendingLists.stats, { flushes: 0, pages: 0, failures: 0, bursts: 1 }, 'four writes in a row: a burst, no flush');
+    assert.ok(Object.values(await pendingPages(database)).some((pages) => pages > 0), "the burst's entries wait in the lists");
+    // pendingPages merged them; a new burst to leave something behind, then one write after it.
+    for (const i of [5, 6, 7]) await service.save(caller, turn(i));
+    await until('the pause after the second burst', () => db.pendingLists.stats.bursts + db.pendingLists.stats.flushes >= 2);
+  }
+  const flushesBefore = db.pendingLists.stats.flushes;
+  await service.save(caller, turn(8));
+  await until('the flush after one write', () => db.pendingLists.stats.flushes === flushesBefore + 1);
+  assert.ok(Object.values(await pendingPages(database)).every((pages) => pages === 0), 'the flush took what the burst left too');
 });
 
 test('a single write is flushed `delayMs` after it; an update counts as a write; close drops a flush not yet started', async (t) => {
@@ -151,7 +181,7 @@ test('the flush function is for sage_runtime only; a role that may not use it tu
   await until('the refused flush', () => refused.stats.failures === 1);
   refused.noteWrite();
   await new Promise((r) => setTimeout(r, 200));
-  assert.deepEqual(refused.stats, { flushes: 0, pages: 0, failures: 1 }, 'turned off after a refusal: no retry per write');
+  assert.deepEqual(refused.stats, { flushes: 0, pages: 0, failures: 1, bursts: 0 }, 'turned off after a refusal: no retry per write');
   await refused.close();
 
   // The grant taken away under a running Sage: its flusher stops, its saves go on (and flush inline).
@@ -164,7 +194,7 @@ test('the flush function is for sage_runtime only; a role that may not use it tu
   const again = await service.save(caller, turn(3));
   assert.equal(again.duplicate, false);
   await new Promise((r) => setTimeout(r, 200));
-  assert.deepEqual(ungranted.pendingLists.stats, { flushes: 0, pages: 0, failures: 1 });
+  assert.deepEqual(ungranted.pendingLists.stats, { flushes: 0, pages: 0, failures: 1, bursts: 0 });
   const found = await service.search(caller, { query: 'answer 2 word262x0' });
   assert.equal(found.results[0]?.id, saved.id);
 });
