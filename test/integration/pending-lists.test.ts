@@ -94,10 +94,11 @@ test('a few writes are flushed once, in the pause after them; then nothing is le
   assert.equal((await service.search(caller, { query: 'answer 3 word393x0' })).results[0]?.content.startsWith('answer 3:'), true);
 });
 
-test('after a burst (more than maxWrites) the pause is let go by; the next few writes are flushed with what the burst left', async (t) => {
+test('in a burst (more than maxWrites in windowMs) pauses are let go by; a write after the window is flushed with what the burst left', async (t) => {
   const database = await createTestDatabase();
   const delayMs = 1_000;
-  const db = new Database({ url: database.url, max: 3, pendingLists: { delayMs, maxWrites: 2 } });
+  const windowMs = 2_500;
+  const db = new Database({ url: database.url, max: 3, pendingLists: { delayMs, maxWrites: 2, windowMs } });
   t.after(() => db.close().finally(() => database.drop()));
   await db.ready();
   const service = new MemoryService(db, { dimension: 2 ** 20 });
@@ -117,6 +118,8 @@ test('after a burst (more than maxWrites) the pause is let go by; the next few w
     for (const i of [5, 6, 7]) await service.save(caller, turn(i));
     await until('the pause after the second burst', () => db.pendingLists.stats.bursts + db.pendingLists.stats.flushes >= 2);
   }
+  // Once the burst is older than the window, a write is flushed again, with what the burst left.
+  await new Promise((r) => setTimeout(r, windowMs));
   const flushesBefore = db.pendingLists.stats.flushes;
   await service.save(caller, turn(8));
   await until('the flush after one write', () => db.pendingLists.stats.flushes === flushesBefore + 1);
