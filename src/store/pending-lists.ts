@@ -19,12 +19,14 @@
  *
  * Measured (README, "Scale"), on the 10,000-memory benchmark database over HTTP: in a
  * conversation's pattern — a save, 250 ms, a search — save p95 12–20 against 18–29 ms and the
- * slowest save 26–46 against 90–270 ms, searches the same. Tried and not kept: flushing after
+ * slowest save 26–46 against 90–343 ms, searches the same. Tried and not kept: flushing after
  * every 16 writes as well (in 300 saves back to back p95 unchanged, the slowest save worse,
- * 159–193 against 132–137 ms), and flushing after a burst (bench:scale, get_context right
- * after 400 saves: p95 28–32 against 21–28 ms at 10,000, 58–66 against 37–42 at 100,000),
- * while searches over the ~512 kB lists a burst leaves were no slower (p95 25.6–28.3 against
- * 27.6–28.5 ms with the lists empty).
+ * 159–193 against 132–137 ms); flushing after a burst (bench:scale, get_context right after
+ * 400 saves: p95 28–32 against 21–28 ms at 10,000, 58–66 against 37–42 at 100,000), while
+ * searches over the ~512 kB lists a burst leaves were no slower (p95 25.6–28.3 against
+ * 27.6–28.5 ms with the lists empty); a burst counted since the last pause rather than over
+ * `windowMs`: a save stalled in another process (merging a list inline) made a pause
+ * mid-burst, and the writes after it looked like a few.
  * Trade-off: a flush costs PostgreSQL the same CPU as the merge inside a save did, and small
  * flushes (a memory at a time when saves are seconds apart) cost a little more per memory.
  *
