@@ -228,6 +228,13 @@ export class Database {
       throw describeUnavailable(err);
     }
     let broken: Error | undefined;
+    // pg-pool takes its 'error' listener off a client while it is checked out: a connection that
+    // drops between statements (PostgreSQL restarting while a rollback is on its way) would be
+    // an uncaught 'error' event, fatal to the process. Here it marks the client broken.
+    const onError = (err: Error) => {
+      broken ??= err;
+    };
+    client.on('error', onError);
     try {
       return await work(client);
     } catch (err) {
@@ -242,6 +249,7 @@ export class Database {
       }
       throw err;
     } finally {
+      client.off('error', onError);
       // Passing an error destroys the client instead of returning a dead socket to the pool.
       client.release(broken);
     }

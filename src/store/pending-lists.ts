@@ -126,8 +126,14 @@ export class PendingListFlusher {
     const started = performance.now();
     let client: pg.PoolClient | undefined;
     let broken: Error | undefined;
+    // A checked-out client has no 'error' listener of the pool's: a connection dropped mid-flush
+    // (PostgreSQL restarting, the database dropped) would be an uncaught 'error' event.
+    const onError = (err: Error) => {
+      broken ??= err;
+    };
     try {
       client = await this.#pool.connect();
+      client.on('error', onError);
       // As sage_runtime, the role the function is granted to, whichever role Sage logs in as.
       const results = (await client.query(
         `BEGIN; SELECT set_config('role', '${RUNTIME_ROLE}', true); SELECT ${FLUSH_FUNCTION}() AS pages; COMMIT`,
@@ -138,11 +144,9 @@ export class PendingListFlusher {
       log.debug('gin pending lists flushed', { pages, ms: Math.round(performance.now() - started) });
     } catch (err) {
       this.stats.failures++;
-      if (client) {
-        await client.query('ROLLBACK').catch((rollbackErr: unknown) => {
-          broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
-        });
-      }
+      // The connection is dropped rather than rolled back: a flush is rare, and a failed one may
+      // have lost its connection already.
+      broken ??= err instanceof Error ? err : new Error(String(err));
       const code = (err as { code?: unknown }).code;
       if (code === '42501' || code === '42883') {
         // insufficient_privilege or undefined_function: nothing a retry changes.
@@ -155,6 +159,7 @@ export class PendingListFlusher {
         log.debug('gin pending list flush failed; the next write tries again', { error: err });
       }
     } finally {
+      client?.off('error', onError);
       client?.release(broken);
     }
   }

@@ -201,3 +201,44 @@ test('the flush function is for sage_runtime only; a role that may not use it tu
   const found = await service.search(caller, { query: 'answer 2 word262x0' });
   assert.equal(found.results[0]?.id, saved.id);
 });
+
+test('a flush whose connection is cut (its backend terminated while it waits) is survived: counted as failed, the next one works', async (t) => {
+  const database = await createTestDatabase();
+  const db = new Database({ url: database.url, max: 3, pendingLists: { delayMs: 10 } });
+  const admin = new pg.Client({ connectionString: database.url });
+  admin.on('error', () => undefined);
+  t.after(async () => {
+    await admin.end().catch(() => undefined);
+    await db.close();
+    await database.drop();
+  });
+  await db.ready();
+  await admin.connect();
+  const service = new MemoryService(db, { dimension: 2 ** 20 });
+  await service.save(caller, turn(1));
+  await until('the first flush', () => db.pendingLists.stats.flushes === 1);
+  await service.save(caller, turn(2));
+  // Hold the tags index so that the next flush waits for it, then cut that flush's connection.
+  await admin.query('BEGIN');
+  await admin.query('REINDEX INDEX memories_tags'); // holds an ACCESS EXCLUSIVE lock on it until ROLLBACK
+  db.pendingLists.noteWrite();
+  let pid: number | undefined;
+  const deadline = Date.now() + 10_000;
+  while (pid === undefined && Date.now() < deadline) {
+    const rows = await adminQueryOn(database.url, `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%sage_flush_pending_lists%'`);
+    pid = rows[0]?.pid;
+    if (pid === undefined) await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(pid !== undefined, 'the flush waits on the held index');
+  await adminQueryOn(database.url, `SELECT pg_terminate_backend(${pid})`);
+  await until('the failed flush', () => db.pendingLists.stats.failures === 1);
+  await admin.query('ROLLBACK');
+  // The process lives on, and so do saves and flushes.
+  await service.save(caller, turn(3));
+  await until('a flush after the cut', () => db.pendingLists.stats.flushes === 2);
+  assert.ok(Object.values(await pendingPages(database)).every((pages) => pages === 0));
+});
+
+async function adminQueryOn(url: string, sql: string): Promise<Array<{ pid: number }>> {
+  return withClient(url, async (c) => (await c.query<{ pid: number }>(sql)).rows);
+}
