@@ -54,8 +54,8 @@ export class PendingListFlusher {
   readonly #windowMs: number;
   /** When the last maxWrites + 1 writes were noted (performance.now()), oldest first. */
   readonly #recent: number[] = [];
-  /** Writes not flushed yet (for the flush that ends while more came in). */
-  #waiting = 0;
+  /** A write came after the last flush started (so the flush that ends arms the next one). */
+  #dirty = false;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #disabled = false;
@@ -66,21 +66,24 @@ export class PendingListFlusher {
   constructor(pool: pg.Pool, options: PendingListOptions = {}) {
     this.#pool = pool;
     this.#delayMs = options.delayMs ?? 100;
-    // A conversation saves a turn every few seconds (the save-then-search test below: ~4 a
-    // second); saves back to back come 20–40 a second per process (bench:scale).
+    // A conversation saves a turn every few seconds (the save-then-search measurement above: ~4
+    // a second); saves back to back come 20–40 a second per process (bench:scale).
     this.#maxWrites = options.maxWrites ?? 16;
     this.#windowMs = options.windowMs ?? 2_000;
   }
 
-  /** `count` memories were written (inserted or re-indexed) and committed. */
-  noteWrite(count = 1): void {
-    if (this.#disabled || this.#closed || count <= 0) return;
-    this.#waiting += count;
-    const now = performance.now();
-    for (let i = 0; i < Math.min(count, this.#maxWrites + 1); i++) this.#recent.push(now);
-    if (this.#recent.length > this.#maxWrites + 1) this.#recent.splice(0, this.#recent.length - this.#maxWrites - 1);
-    if (this.#running) return; // the flush in progress schedules the next one when it ends
-    // From the last write: a flush waits for a pause in the writing.
+  /** A memory was written (inserted or re-indexed) and committed. */
+  noteWrite(): void {
+    if (this.#disabled || this.#closed) return;
+    this.#dirty = true;
+    this.#recent.push(performance.now());
+    if (this.#recent.length > this.#maxWrites + 1) this.#recent.shift();
+    // A flush in progress arms the timer again when it ends.
+    if (!this.#running) this.#arm();
+  }
+
+  /** The countdown to a flush, from the last write: a flush waits for a pause in the writing. */
+  #arm(): void {
     this.#clearTimer();
     this.#timer = setTimeout(() => this.#pause(), this.#delayMs);
     this.#timer.unref();
@@ -103,7 +106,7 @@ export class PendingListFlusher {
     this.#timer = undefined;
     const oldest = this.#recent.length > this.#maxWrites ? this.#recent[0]! : undefined;
     if (oldest !== undefined && performance.now() - oldest < this.#windowMs) {
-      this.#waiting = 0;
+      this.#dirty = false;
       this.stats.bursts++;
       return;
     }
@@ -112,13 +115,11 @@ export class PendingListFlusher {
 
   #start(): void {
     if (this.#running || this.#closed) return;
-    this.#waiting = 0;
+    this.#dirty = false;
     this.#running = this.#flush().finally(() => {
       this.#running = undefined;
       // Writes that came in meanwhile: their own pause from now.
-      const waiting = this.#waiting;
-      this.#waiting = 0;
-      this.noteWrite(waiting);
+      if (this.#dirty && !this.#closed && !this.#disabled) this.#arm();
     });
   }
 

@@ -407,6 +407,25 @@ export async function adminQuery(sql: string, params: unknown[] = []): Promise<p
   }
 }
 
+/** A short-lived connection to `url` for `work` (a test's own view of a database, as any role). */
+export async function withClient<T>(url: string, work: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** `url` with another user name (test clusters trust local connections). */
+export function urlAs(url: string, user: string): string {
+  const u = new URL(url);
+  u.username = user;
+  return u.href;
+}
+
 let dbCounter = 0;
 
 /**

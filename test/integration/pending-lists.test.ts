@@ -11,28 +11,11 @@ import { setLogLevel } from '../../src/log.ts';
 import { MemoryService } from '../../src/memory/service.ts';
 import { Database } from '../../src/store/db.ts';
 import { PendingListFlusher } from '../../src/store/pending-lists.ts';
-import { adminQuery, createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
+import { adminQuery, createTestDatabase, urlAs, withClient, type TestDatabase } from '../helpers/postgres.ts';
 
 setLogLevel('error');
 
 const caller = { tenant: 'local', project: 'demo' };
-
-function urlAs(url: string, user: string): string {
-  const u = new URL(url);
-  u.username = user;
-  return u.href;
-}
-
-async function withClient<T>(url: string, work: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Pages still pending, per GIN index of memories: merges them (as the superuser) to count them. */
 async function pendingPages(database: TestDatabase): Promise<Record<string, number>> {
@@ -225,12 +208,13 @@ test('a flush whose connection is cut (its backend terminated while it waits) is
   let pid: number | undefined;
   const deadline = Date.now() + 10_000;
   while (pid === undefined && Date.now() < deadline) {
-    const rows = await adminQueryOn(database.url, `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%sage_flush_pending_lists%'`);
-    pid = rows[0]?.pid;
+    // From a connection of its own: inside the admin's transaction pg_stat_activity is a snapshot.
+    const rows = await withClient(database.url, (c) => c.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%sage_flush_pending_lists%'`));
+    pid = rows.rows[0]?.pid;
     if (pid === undefined) await new Promise((r) => setTimeout(r, 20));
   }
   assert.ok(pid !== undefined, 'the flush waits on the held index');
-  await adminQueryOn(database.url, `SELECT pg_terminate_backend(${pid})`);
+  await admin.query('SELECT pg_terminate_backend($1)', [pid]);
   await until('the failed flush', () => db.pendingLists.stats.failures === 1);
   await admin.query('ROLLBACK');
   // The process lives on, and so do saves and flushes.
@@ -239,6 +223,3 @@ test('a flush whose connection is cut (its backend terminated while it waits) is
   assert.ok(Object.values(await pendingPages(database)).every((pages) => pages === 0));
 });
 
-async function adminQueryOn(url: string, sql: string): Promise<Array<{ pid: number }>> {
-  return withClient(url, async (c) => (await c.query<{ pid: number }>(sql)).rows);
-}

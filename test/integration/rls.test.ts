@@ -5,30 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { setLogLevel } from '../../src/log.ts';
 import { MemoryService } from '../../src/memory/service.ts';
 import { Database } from '../../src/store/db.ts';
-import { adminQuery, createTestDatabase, getCluster } from '../helpers/postgres.ts';
+import { adminQuery, createTestDatabase, getCluster, urlAs, withClient } from '../helpers/postgres.ts';
 
 setLogLevel('error');
-
-async function withClient<T>(url: string, work: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-function urlAs(url: string, user: string): string {
-  const u = new URL(url);
-  u.username = user;
-  return u.href;
-}
 
 // First in this file: the cluster is new, so sage_runtime does not exist yet and the three
 // migrations race to create it (roles are per cluster; the migration lock is per database).

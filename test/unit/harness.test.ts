@@ -2,19 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import pg from 'pg';
-import { adminQuery, createTestDatabase, getCluster } from '../helpers/postgres.ts';
+import { adminQuery, createTestDatabase, getCluster, withClient } from '../helpers/postgres.ts';
 import { makeTempDir } from '../helpers/tmp.ts';
-
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => {});
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
 
 test('cluster is PostgreSQL 15 on 127.0.0.1, a free port (never 5432), UTF8', async () => {
   const cluster = await getCluster();
