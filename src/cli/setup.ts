@@ -243,14 +243,10 @@ export function defaultSettingsFile(env: NodeJS.ProcessEnv = process.env): strin
 }
 
 /** The path of this executable when Sage runs as the single binary; `sage` (on PATH) otherwise. */
-async function defaultBinary(): Promise<string> {
-  try {
-    const sea = await import('node:sea');
-    if (sea.isSea()) return process.execPath;
-  } catch {
-    // node:sea missing: not a single executable
-  }
-  return 'sage';
+function defaultBinary(): string {
+  // getBuiltinModule, not import(): a dynamic import() has no loader in the single executable
+  // (it failed there, and setup wrote a bare `sage` that hooks could not find off PATH).
+  return process.getBuiltinModule('node:sea')?.isSea() ? process.execPath : 'sage';
 }
 
 function render(plan: SetupPlan, mode: Mode, settingsFile: string): string {
@@ -300,7 +296,7 @@ export const setupCommand: Command = {
     const env: Record<string, string> = {};
     if (process.env.DATABASE_URL_FILE) env.DATABASE_URL_FILE = path.resolve(process.env.DATABASE_URL_FILE);
     const tokenFile = typeof flags['token-file'] === 'string' ? path.resolve(flags['token-file']) : undefined;
-    const binary = typeof flags.binary === 'string' ? flags.binary : await defaultBinary();
+    const binary = typeof flags.binary === 'string' ? flags.binary : defaultBinary();
     const plan = buildPlan({
       mode: mode as Mode,
       binary,

@@ -143,3 +143,13 @@ test('dist/sage runs alone in a bare root filesystem as uid 65532 (MCP over stdi
     throw new Error(`${err instanceof Error ? err.message : String(err)}\nsage stderr:\n${stderr.join('')}`, { cause: err });
   }
 });
+
+const linuxOnly = process.platform !== 'linux' ? 'Linux only' : false;
+
+test('dist/sage setup claude --mode binary names the binary itself, so hooks work without sage on PATH', { skip: linuxOnly, timeout: 300_000 }, async () => {
+  const bin = binary();
+  const r = spawnSync(bin, ['setup', 'claude', '--mode', 'binary'], { encoding: 'utf8', env: { HOME: '/nonexistent' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`claude mcp add --scope user sage -- ${bin.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} stdio`));
+  assert.ok(r.stdout.includes(`"command": ${JSON.stringify(bin)}`), r.stdout);
+});
