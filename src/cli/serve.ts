@@ -63,6 +63,14 @@ export const serveCommand: Command = {
     'request-timeout-ms': { type: 'string' },
   },
   async run(flags: Flags) {
+    // Caught from the start: a stop that arrives while the server is still starting (an
+    // orchestrator stopping it right after a start) is honoured once it listens. Without a
+    // listener yet, SIGTERM ended the process on the spot, or, as PID 1 in a container, was
+    // ignored until the SIGKILL. A second signal during the shutdown ends it at once.
+    const stopSignal = new Promise<string>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
     const config = loadConfig(
       [
         'httpHost',
@@ -115,22 +123,12 @@ export const serveCommand: Command = {
     const hookSocket = socketPath === null ? null : serveHookSocket(socketPath, runtime);
     runtime.db.ready().catch((err: unknown) => log.warn('database not ready yet; /readyz reports it and requests retry', { error: err }));
 
-    return new Promise<number>((resolve) => {
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        log.info('http server stopping', { signal, in_flight: http.inFlight() });
-        void (async () => {
-          await http.close().catch((err: unknown) => log.error('closing the http server failed', { error: err }));
-          await hookSocket?.close().catch(() => undefined);
-          await runtime.db.close().catch(() => undefined);
-          log.info('http server stopped');
-          resolve(0);
-        })();
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
+    const signal = await stopSignal;
+    log.info('http server stopping', { signal, in_flight: http.inFlight() });
+    await http.close().catch((err: unknown) => log.error('closing the http server failed', { error: err }));
+    await hookSocket?.close().catch(() => undefined);
+    await runtime.db.close().catch(() => undefined);
+    log.info('http server stopped');
+    return 0;
   },
 };

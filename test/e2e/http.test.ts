@@ -32,6 +32,17 @@ test('sage serve refuses to start without a usable key: one line, non-zero exit,
   assert.match(both.stderr, /set only one of/);
 });
 
+test('a SIGTERM the moment serve listens (an orchestrator stopping it right after a start) is a graceful stop, exit 0', async (t) => {
+  const db = await createTestDatabase(t);
+  const keys = makeKeys(t);
+  for (let i = 0; i < 3; i++) {
+    const serve = await startServe({ DATABASE_URL: db.url, SAGE_JWT_SECRET_FILE: keys.secretFile, SAGE_HOOK_SOCKET: 'off' }, t);
+    const code = await serve.stop('SIGTERM'); // as soon as the "listening" line is read
+    assert.equal(code, 0, `start ${i}: exit ${code}\n${serve.stderr.join('\n')}`);
+    assert.match(serve.stderr.join('\n'), /"msg":"http server stopped"/);
+  }
+});
+
 test('sage token prints only the token; EdDSA with a JWK kid, iss and aud; serve verifies it; SIGTERM exits 0', async (t) => {
   const db = await createTestDatabase(t);
   const keys = makeKeys(t);
