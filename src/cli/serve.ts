@@ -8,6 +8,7 @@
  */
 import { loadConfig, type Flags } from '../config.ts';
 import { log } from '../log.ts';
+import { limitMallocArenas } from './malloc-arenas.ts';
 import { DATABASE_OPTIONS, HOOK_SOCKET_OPTIONS, hookSocketPath, openRuntime, serveHookSocket, type Command, type Options } from './command.ts';
 
 export const JWT_OPTIONS: Options = {
@@ -63,6 +64,7 @@ export const serveCommand: Command = {
     'request-timeout-ms': { type: 'string' },
   },
   async run(flags: Flags) {
+    limitMallocArenas(); // the single executable continues in a new image from here
     // Caught from the start: a stop that arrives while the server is still starting (an
     // orchestrator stopping it right after a start) is honoured once it listens. Without a
     // listener yet, SIGTERM ended the process on the spot, or, as PID 1 in a container, was

@@ -12,10 +12,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { makeKeys, startServe } from '../helpers/http.ts';
 import { createTestDatabase } from '../helpers/postgres.ts';
 import { makeTempDir } from '../helpers/tmp.ts';
 
@@ -144,7 +145,32 @@ test('dist/sage runs alone in a bare root filesystem as uid 65532 (MCP over stdi
   }
 });
 
-const linuxOnly = process.platform !== 'linux' ? 'Linux only' : false;
+/** The environment of a running process, from /proc. */
+function environOf(pid: number): Record<string, string> {
+  const entries = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+  return Object.fromEntries(entries.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+}
+
+const linuxOnly = process.platform !== 'linux' ? 'Linux only (/proc, glibc)' : false;
+
+test('dist/sage serve replaces itself with MALLOC_ARENA_MAX=2 (same PID, same arguments), and keeps a value the environment sets', { skip: linuxOnly, timeout: 300_000 }, async (t) => {
+  process.env.SAGE_TEST_BINARY = binary(); // startServe runs SAGE_TEST_BINARY
+  const db = await createTestDatabase(t);
+  const keys = makeKeys(t);
+  const env = { DATABASE_URL: db.url, SAGE_JWT_SECRET_FILE: keys.secretFile, SAGE_HOOK_SOCKET: 'off' };
+
+  const plain = await startServe(env, t);
+  const pid = plain.child.pid!;
+  assert.equal(environOf(pid)['MALLOC_ARENA_MAX'], '2', 'the serving process runs with two malloc arenas');
+  assert.equal(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(1).join(' '), 'serve', 'the same arguments, once');
+  assert.equal((await fetch(`${plain.url}/healthz`)).status, 200);
+  assert.equal(plain.stderr.filter((l) => l.includes('"http server listening"')).length, 1, 'one start is logged, not two');
+  assert.equal(await plain.stop(), 0);
+
+  const decided = await startServe({ ...env, MALLOC_ARENA_MAX: '4' }, t);
+  assert.equal(environOf(decided.child.pid!)['MALLOC_ARENA_MAX'], '4', "the environment's value is kept");
+  assert.equal(await decided.stop(), 0);
+});
 
 test('dist/sage setup claude --mode binary names the binary itself, so hooks work without sage on PATH', { skip: linuxOnly, timeout: 300_000 }, async () => {
   const bin = binary();
