@@ -61,10 +61,25 @@ function readBytes(path: string, setting: string): Buffer {
 }
 
 /** Trailing whitespace (the newline of `echo > file`) is not part of a secret. */
+const WHITESPACE = [0x20, 0x09, 0x0a, 0x0d];
+
+/**
+ * A secret written as text (`openssl rand -base64 48 > FILE`, `sage init-secrets`) loses its
+ * trailing whitespace — the newline an editor or echo adds is no part of it. A binary secret
+ * (`head -c 32 /dev/urandom`) is used byte for byte: one in 64 ends in a byte that looks like
+ * whitespace, and trimming it would shorten the key, or refuse it, or disagree with another
+ * service that signs with the same file.
+ */
+function secretLength(bytes: Uint8Array): number {
+  let end = bytes.length;
+  while (end > 0 && WHITESPACE.includes(bytes[end - 1]!)) end--;
+  for (let i = 0; i < end; i++) if (bytes[i]! < 0x21 || bytes[i]! > 0x7e) return bytes.length; // not printable text
+  return end;
+}
+
 function loadSecret(path: string): Uint8Array {
   const bytes = readBytes(path, 'SAGE_JWT_SECRET_FILE');
-  let end = bytes.length;
-  while (end > 0 && [0x20, 0x09, 0x0a, 0x0d].includes(bytes[end - 1]!)) end--;
+  const end = secretLength(bytes);
   if (end < MIN_SECRET_BYTES) {
     throw new ConfigError(
       `SAGE_JWT_SECRET_FILE=${path} holds ${end} bytes; HS256 needs at least ${MIN_SECRET_BYTES} (256 bits) — create one with: openssl rand -base64 48 > ${path}`,

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SignJWT, exportJWK } from 'jose';
+import { SignJWT, exportJWK, jwtVerify } from 'jose';
 import { createVerifier, mintToken, parseTtl, TokenError } from '../../src/auth/jwt.ts';
 import { loadSigningKey, loadVerificationKeys } from '../../src/auth/keys.ts';
 import { parseScopeList, scopesFromClaims, tenantFromClaims } from '../../src/auth/tenant.ts';
@@ -23,7 +23,7 @@ test('no key: serve refuses with one line that says authentication cannot be tur
   assert.throws(() => loadVerificationKeys({}), (err: Error) => err instanceof ConfigError && /no key to verify tokens/.test(err.message) && /cannot be turned off/.test(err.message) && !err.message.includes('\n'));
 });
 
-test('an HS256 secret shorter than 256 bits is refused; trailing newline ignored; 32 bytes accepted', (t) => {
+test('an HS256 secret shorter than 256 bits is refused; a text secret loses its trailing newline, a binary one is kept byte for byte', async (t) => {
   const dir = makeTempDir(t);
   const short = join(dir, 'short');
   writeFileSync(short, 'x'.repeat(31) + '\n');
@@ -32,6 +32,21 @@ test('an HS256 secret shorter than 256 bits is refused; trailing newline ignored
   const ok = join(dir, 'ok');
   writeFileSync(ok, randomBytes(32));
   assert.deepEqual(loadVerificationKeys({ jwtSecretFile: ok }).algorithms, ['HS256']);
+  // Binary secrets that end in a byte that looks like whitespace (one in 64 random ones): all
+  // 32 bytes are the key, the same key another signer reading the file uses.
+  for (const last of [0x0a, 0x20, 0x0d, 0x09]) {
+    const bytes = Buffer.concat([randomBytes(31).map((b) => (b < 0x80 ? b | 0x80 : b)), Buffer.from([last])]);
+    const binary = join(dir, `binary-${last}`);
+    writeFileSync(binary, bytes);
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').sign(bytes);
+    const verified = await jwtVerify(token, loadVerificationKeys({ jwtSecretFile: binary }).resolve);
+    assert.equal(verified.payload.sub, 'alice', `a binary secret ending in 0x${last.toString(16)} is used whole`);
+  }
+  const text = join(dir, 'text');
+  const base64 = randomBytes(48).toString('base64');
+  writeFileSync(text, `${base64}\r\n`);
+  const fromText = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('bob').sign(new TextEncoder().encode(base64));
+  assert.equal((await jwtVerify(fromText, loadVerificationKeys({ jwtSecretFile: text }).resolve)).payload.sub, 'bob', 'the text without its newline is the key');
   assert.throws(() => loadVerificationKeys({ jwtSecretFile: join(dir, 'missing') }), /cannot be read \(ENOENT\)/);
 });
 
