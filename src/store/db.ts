@@ -132,6 +132,16 @@ export class Database {
       // the next query opens a new one.
       log.warn('idle database connection lost', { error: err });
     });
+    // Every connection listens for 'error' from its first moment. pg-pool listens only while a
+    // client is idle, and hands a new one out from inside the driver's parse loop: when the
+    // server's "ready" and its termination (57P01: a restart, a failover, pg_terminate_backend)
+    // arrive in one read, the driver emits the termination before the borrower can listen, and
+    // an 'error' event with no listener ends the process. Found by terminating backends while
+    // saves and searches ran (test/integration/connection-faults.test.ts). A client that errs
+    // is no longer queryable: its borrower's next query fails as unavailable and pg-pool drops it.
+    this.pool.on('connect', (client) => {
+      client.on('error', (err) => log.debug('database connection lost', { error: err }));
+    });
     this.pendingLists = new PendingListFlusher(this.pool, options.pendingLists);
   }
 

@@ -9,6 +9,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import pg from 'pg';
 import { UnavailableError } from '../../src/errors.ts';
 import { setLogLevel } from '../../src/log.ts';
@@ -84,4 +85,94 @@ test('migrate: a connection cut while a raced migration waits to retry fails the
   await assert.rejects(attempt, /not queryable|Connection terminated|terminating connection/);
   const after = await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
   assert.notEqual(after.rows[0]!.pid, pid);
+});
+
+/**
+ * A TCP proxy to PostgreSQL that, on the first connection after `arm()`, holds the server's first
+ * ReadyForQuery, terminates that backend, and passes the ready message and the termination
+ * (FATAL 57P01) on in one write: the read in which a restart or failover meets a connection that
+ * was just established.
+ */
+async function readyAndTerminatedInOneRead(target: URL, terminate: (pid: number) => Promise<void>): Promise<{ port: number; arm(): void; close(): Promise<void> }> {
+  let first = false;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => sockets.delete(s));
+    }
+    client.pipe(upstream);
+    if (!first) {
+      upstream.pipe(client);
+      return;
+    }
+    first = false;
+    let pending = Buffer.alloc(0);
+    let pid: number | undefined;
+    let held: Buffer | undefined;
+    const release = () => {
+      if (held) client.end(Buffer.concat([held, pending]));
+      held = undefined;
+    };
+    upstream.on('data', (chunk: Buffer) => {
+      if (held) {
+        pending = Buffer.concat([pending, chunk]); // the FATAL after the termination
+        return;
+      }
+      pending = Buffer.concat([pending, chunk]);
+      let offset = 0;
+      while (pending.length - offset >= 5) {
+        const type = String.fromCharCode(pending[offset]!);
+        const length = pending.readInt32BE(offset + 1);
+        if (pending.length - offset < 1 + length) break;
+        if (type === 'K') pid = pending.readInt32BE(offset + 5);
+        offset += 1 + length;
+        if (type === 'Z' && pid !== undefined) {
+          held = pending.subarray(0, offset);
+          pending = pending.subarray(offset);
+          void terminate(pid);
+          upstream.once('close', release);
+          return;
+        }
+      }
+      client.write(pending.subarray(0, offset));
+      pending = pending.subarray(offset);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    arm: () => {
+      first = true;
+    },
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+test('a connection terminated in the same read that made it ready is survived: the transaction fails as unavailable, the next one works', async (t) => {
+  const database = await createTestDatabase(t);
+  const target = new URL(database.url);
+  const proxy = await readyAndTerminatedInOneRead(target, async (pid) => {
+    await withClient(database.url, (c) => c.query('SELECT pg_terminate_backend($1)', [pid]));
+  });
+  t.after(() => proxy.close());
+  const viaProxy = new URL(database.url);
+  viaProxy.port = String(proxy.port);
+  const db = new Database({ url: viaProxy.toString(), max: 2 });
+  t.after(() => db.close());
+  await db.ready(); // its connection stays in the pool, idle
+  proxy.arm();
+  // Two at once: one borrows the idle connection, the other a new one — terminated as it is made.
+  const hold = (client: pg.PoolClient) => client.query('SELECT pg_sleep(0.05)');
+  const [a, b] = await Promise.allSettled([db.tx('local', hold), db.tx('local', hold)]);
+  const refused = [a, b].filter((r) => r.status === 'rejected');
+  assert.equal(refused.length, 1, 'exactly the transaction on the new connection fails');
+  assert.ok(refused[0]!.reason instanceof UnavailableError, String(refused[0]!.reason));
+  const again = await db.tx('local', (client) => client.query<{ one: number }>('SELECT 1 AS one'));
+  assert.equal(again.rows[0]!.one, 1);
 });
