@@ -309,6 +309,13 @@ export async function startHttpServer(options: HttpOptions): Promise<HttpServer>
           if (err.headers.Connection === 'close') req.resume();
           return;
         }
+        if (req.destroyed || res.destroyed || (err as { code?: unknown }).code === 'ECONNRESET') {
+          // The client went away mid-request (a cancelled call, a closed laptop): there is no one
+          // to answer and nothing is wrong here. Logged as an error with a stack, every cancelled
+          // call of a team's clients read like a fault of the server.
+          log.debug('client went away before the answer', { method: req.method, path: req.url, error: err });
+          return;
+        }
         log.error('request failed', { method: req.method, path: req.url, error: err, stack: err instanceof Error ? err.stack : undefined });
         send(res, 500, rpcError(-32603, 'internal error; it is recorded in the server log'));
       },

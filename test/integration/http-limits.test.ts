@@ -6,11 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import net from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { mintToken } from '../../src/auth/jwt.ts';
-import { setLogLevel } from '../../src/log.ts';
+import { captureLogs, setLogLevel } from '../../src/log.ts';
 import { INITIALIZE, postMcp, startInProcess } from '../helpers/http.ts';
 import { makeTempDir } from '../helpers/tmp.ts';
 
@@ -130,6 +131,33 @@ test('a request over the time limit is answered 503 and the server stays healthy
   await locker.query('ROLLBACK');
   await locker.end();
   assert.equal((await postMcp(url, create('other'), auth)).status, 200);
+});
+
+test('a client that goes away mid-request is no error: nothing logged above debug, and the server serves on', async (t) => {
+  const { url, auth } = await setup(t);
+  const lines: string[] = [];
+  const restore = captureLogs(lines);
+  t.after(restore);
+  setLogLevel('debug');
+  t.after(() => setLogLevel('error'));
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_memory', arguments: { query: 'anything at all' } } });
+  const target = new URL(url);
+  for (let i = 0; i < 5; i++) {
+    // Headers and half the body, then the connection is gone.
+    const socket = net.connect(Number(target.port), target.hostname);
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const head = [`POST /mcp HTTP/1.1`, `Host: ${target.host}`, `Authorization: ${auth.Authorization}`, 'Content-Type: application/json', 'Accept: application/json, text/event-stream', `Content-Length: ${Buffer.byteLength(body)}`];
+    socket.write(`${head.join('\r\n')}\r\n\r\n${body.slice(0, body.length >> 1)}`);
+    await new Promise((r) => setTimeout(r, 50));
+    socket.destroy();
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  const loud = lines.filter((l) => /"level":"(warn|error)"/.test(l));
+  assert.deepEqual(loud, [], 'a vanished client is logged at debug only');
+  assert.ok(lines.some((l) => l.includes('client went away before the answer')), lines.join('\n'));
+  const after = await postMcp(url, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'search_memory', arguments: { query: 'anything at all' } } }, auth);
+  assert.equal(after.status, 200);
 });
 
 test('graceful close: stops accepting, lets the in-flight request finish, then closes', async (t) => {
