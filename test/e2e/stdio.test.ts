@@ -156,6 +156,38 @@ test('stdout carries only MCP messages and the process exits cleanly when stdin 
   assert.ok(!stderr.includes(db.url.split('@')[0]!.replace('postgres://', '') + ':'), 'no credentials in logs');
 });
 
+test('calls sent just before stdin closes are carried out and answered before the process exits (a save is not lost)', async (t) => {
+  const db = await createTestDatabase(t);
+  const { command, args } = sageCommand();
+  const child = spawn(command, [...args, 'stdio'], {
+    env: { PATH: process.env.PATH ?? '', DATABASE_URL: db.url, SAGE_LOG_LEVEL: 'info', SAGE_PROJECT: 'piped', SAGE_HOOK_SOCKET: 'off' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  // Everything at once and stdin closed behind it, as a script piping requests in does.
+  const messages = [
+    { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'pipe', version: '0' } } },
+    { jsonrpc: '2.0', method: 'notifications/initialized' },
+    { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'save_conversation', arguments: { user_prompt: 'Where do the piped notes go?', assistant_response: 'Piped into sage stdio and still saved: the last call before stdin closed.' } } },
+    { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'remember', arguments: { content: 'A second call in the same pipe, also carried out.' } } },
+  ];
+  child.stdin.end(messages.map((m) => JSON.stringify(m)).join('\n') + '\n');
+  const [code] = (await Promise.race([once(child, 'exit'), new Promise((_, reject) => setTimeout(() => reject(new Error('no exit after stdin closed')), 30_000))])) as [number];
+  assert.equal(code, 0, stderr);
+  const answers = new Map(stdout.split('\n').filter(Boolean).map((l) => { const m = JSON.parse(l) as { id: number; result?: { isError?: boolean; structuredContent?: { id?: string } } }; return [m.id, m]; }));
+  for (const id of [2, 3]) {
+    const answer = answers.get(id);
+    assert.ok(answer?.result && !answer.result.isError && answer.result.structuredContent?.id, `call ${id} answered: ${stdout}\n${stderr}`);
+  }
+  const { client } = await connectStdio({ DATABASE_URL: db.url, SAGE_PROJECT: 'piped' }, t);
+  const found = await callOk<{ results: Array<{ id: string }> }>(client, 'search_memory', { query: 'piped notes saved' });
+  assert.ok(found.results.some((r) => r.id === answers.get(2)!.result!.structuredContent!.id), 'the save is in the database');
+});
+
 test('with PostgreSQL down the server still initializes and lists tools; calls fail clearly and recover', async (t) => {
   const db = await createTestDatabase(t);
   await db.cluster.stop('fast');
