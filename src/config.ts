@@ -8,8 +8,11 @@ import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { ConfigError } from './errors.ts';
 
-const port = z.coerce.number().int().min(0).max(65535);
-const positiveInt = z.coerce.number().int().positive();
+// Said plainly where zod would say "expected number, received NaN"; range messages stay zod's.
+const wholeNumber = () => z.coerce.number({ error: (issue) => (issue.code === 'invalid_type' ? 'must be a whole number' : undefined) }).int({ error: 'must be a whole number' });
+const PORT = 'must be a port number, 0 to 65535';
+const port = wholeNumber().min(0, { error: PORT }).max(65535, { error: PORT });
+const positiveInt = wholeNumber().positive({ error: 'must be at least 1' });
 
 /** What a setting is, where it may come from, and how it is validated. */
 interface Setting {

@@ -30,7 +30,12 @@ test('a bad value is one clear line naming its source', () => {
     assert.ok(!err.message.includes('\n'));
     return true;
   });
-  assert.throws(() => loadConfig(['httpPort'], { port: 'eighty' }, {}), /--port/);
+  assert.throws(() => loadConfig(['httpPort'], { port: 'eighty' }, {}), /--port: must be a whole number \(got "eighty"\)/);
+  assert.throws(() => loadConfig(['httpPort'], {}, { SAGE_HTTP_PORT: '70000' }), /SAGE_HTTP_PORT: must be a port number, 0 to 65535/);
+  assert.throws(() => loadConfig(['dbPoolMax'], {}, { SAGE_DB_POOL_MAX: '0' }), /SAGE_DB_POOL_MAX: must be at least 1/);
+  assert.throws(() => loadConfig(['dbPoolMax'], {}, { SAGE_DB_POOL_MAX: '2.5' }), /SAGE_DB_POOL_MAX: must be a whole number/);
+  assert.throws(() => loadConfig(['dbPoolMax'], {}, { SAGE_DB_POOL_MAX: '500' }), /SAGE_DB_POOL_MAX: .*200/);
+  assert.equal(loadConfig(['httpPort'], {}, { SAGE_HTTP_PORT: '0' }).httpPort, 0);
   assert.throws(() => loadConfig(['databaseUrl'], {}, { DATABASE_URL: 'mysql://x' }), /DATABASE_URL: must be a postgres/);
   assert.throws(() => loadConfig(['tenant'], {}, { SAGE_TENANT: 'a\u0001b' }), /SAGE_TENANT: must not contain control characters/);
 });
