@@ -60,7 +60,6 @@ function readBytes(path: string, setting: string): Buffer {
   }
 }
 
-/** Trailing whitespace (the newline of `echo > file`) is not part of a secret. */
 const WHITESPACE = [0x20, 0x09, 0x0a, 0x0d];
 
 /**

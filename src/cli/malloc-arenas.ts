@@ -5,7 +5,7 @@
  * them in resident memory (README, "Scale": 6–7 MiB at 10,000 memories, 3–5 at 1,000,000; the
  * same speed). glibc reads the variable once, when the process starts, so the single
  * executable cannot set it for itself: it replaces itself (execve: the same PID, arguments and
- * environment, plus the variable) before it opens anything. Costs one more start (~0.1 s) per
+ * environment, plus the variable) before it opens anything. Costs one more start (~0.2 s) per
  * server start; stdio and hooks, whose start-up is what a user waits for, are left alone.
  */
 import { log } from '../log.ts';
