@@ -27,6 +27,8 @@ export interface DatabaseOptions {
   applicationName?: string;
   /** When the background flush of GIN pending lists runs (pending-lists.ts; tests). */
   pendingLists?: PendingListOptions;
+  /** How long a transaction waits for a connection (default 5 s; tests). */
+  connectTimeoutMs?: number;
 }
 
 /** SQLSTATE classes and Node errors that mean "the database is not there right now". */
@@ -102,7 +104,7 @@ export class Database {
     this.pool = new pg.Pool({
       connectionString: options.url,
       max: options.max ?? 10,
-      connectionTimeoutMillis: 5_000,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
       idleTimeoutMillis: 30_000,
       statement_timeout: options.statementTimeoutMs ?? 15_000,
       application_name: options.applicationName ?? 'sage',
@@ -235,7 +237,7 @@ export class Database {
     try {
       client = await this.pool.connect();
     } catch (err) {
-      throw describeUnavailable(err);
+      throw this.#busy(err) ?? describeUnavailable(err);
     }
     let broken: Error | undefined;
     // pg-pool takes its 'error' listener off a client while it is checked out: a connection that
@@ -263,6 +265,20 @@ export class Database {
       // Passing an error destroys the client instead of returning a dead socket to the pool.
       client.release(broken);
     }
+  }
+
+  /**
+   * pg-pool says "timeout exceeded when trying to connect" both when PostgreSQL does not answer
+   * and when every connection of the pool is in use for the whole wait. The second is no outage
+   * of PostgreSQL (a team's burst of calls, a slow statement holding connections), and saying
+   * "not reachable" sent people to look at a healthy database.
+   */
+  #busy(err: unknown): UnavailableError | undefined {
+    const max = this.pool.options.max;
+    if (!(err instanceof Error) || !/timeout exceeded when trying to connect/i.test(err.message)) return undefined;
+    if (this.pool.totalCount < max || this.pool.idleCount > 0) return undefined;
+    const which = max === 1 ? 'the one database connection' : `all ${max} database connections`;
+    return new UnavailableError(`${which} of this Sage ${max === 1 ? 'is' : 'are'} in use; try again shortly, or raise SAGE_DB_POOL_MAX`);
   }
 
   /** A cheap round trip for health checks: returns the server version and latency. */

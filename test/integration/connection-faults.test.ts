@@ -176,3 +176,30 @@ test('a connection terminated in the same read that made it ready is survived: t
   const again = await db.tx('local', (client) => client.query<{ one: number }>('SELECT 1 AS one'));
   assert.equal(again.rows[0]!.one, 1);
 });
+
+test('every connection in use is told apart from an unreachable PostgreSQL', async (t) => {
+  const database = await createTestDatabase(t);
+  const db = new Database({ url: database.url, max: 2, connectTimeoutMs: 300 });
+  t.after(() => db.close());
+  await db.ready();
+  const holding = [db.tx('local', (c) => c.query('SELECT pg_sleep(1.5)')), db.tx('local', (c) => c.query('SELECT pg_sleep(1.5)'))];
+  await new Promise((r) => setTimeout(r, 100));
+  await assert.rejects(db.tx('local', (c) => c.query('SELECT 1')), (err: unknown) => {
+    assert.ok(err instanceof UnavailableError);
+    assert.match(err.message, /^all 2 database connections of this Sage are in use; try again shortly, or raise SAGE_DB_POOL_MAX$/);
+    return true;
+  });
+  await Promise.all(holding);
+  assert.equal((await db.tx('local', (c) => c.query<{ one: number }>('SELECT 1 AS one'))).rows[0]!.one, 1);
+
+  // Nothing listens on the port: that is an unreachable server.
+  const closed = net.createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const port = (closed.address() as net.AddressInfo).port;
+  await new Promise((resolve) => closed.close(resolve));
+  const gone = new URL(database.url);
+  gone.port = String(port);
+  const nowhere = new Database({ url: gone.toString(), max: 1, connectTimeoutMs: 300 });
+  t.after(() => nowhere.close());
+  await assert.rejects(nowhere.tx('local', (c) => c.query('SELECT 1')), /PostgreSQL is not reachable/);
+});
