@@ -43,6 +43,24 @@ export function isUnavailable(err: unknown): boolean {
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(message);
 }
 
+/**
+ * Every connection of `pool` listens for 'error' from the moment it connects, for as long as it
+ * lives. pg-pool listens only while a client is idle, so a connection that drops while it is
+ * checked out (between two statements, while a migration waits to retry, during a background
+ * flush) emitted an 'error' event no one heard, and an unheard 'error' ends the process. pg-pool
+ * also hands a new client out from inside the driver's parse loop: when the server's "ready" and
+ * its termination (57P01: a restart, a failover, pg_terminate_backend) arrive in one read, the
+ * termination is emitted before the borrower could listen at all — found by terminating backends
+ * while saves and searches ran (test/integration/connection-faults.test.ts). A client that erred
+ * is no longer queryable: its borrower's next statement fails as unavailable, and pg-pool drops
+ * it when it comes back. Every pool that migrations or the flusher use must have this.
+ */
+export function listenForConnectionErrors(pool: pg.Pool): void {
+  pool.on('connect', (client) => {
+    client.on('error', (err) => log.debug('database connection lost', { error: err }));
+  });
+}
+
 export function describeUnavailable(err: unknown): UnavailableError {
   const code = (err as { code?: unknown }).code;
   const detail = typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
@@ -134,16 +152,7 @@ export class Database {
       // the next query opens a new one.
       log.warn('idle database connection lost', { error: err });
     });
-    // Every connection listens for 'error' from its first moment. pg-pool listens only while a
-    // client is idle, and hands a new one out from inside the driver's parse loop: when the
-    // server's "ready" and its termination (57P01: a restart, a failover, pg_terminate_backend)
-    // arrive in one read, the driver emits the termination before the borrower can listen, and
-    // an 'error' event with no listener ends the process. Found by terminating backends while
-    // saves and searches ran (test/integration/connection-faults.test.ts). A client that errs
-    // is no longer queryable: its borrower's next query fails as unavailable and pg-pool drops it.
-    this.pool.on('connect', (client) => {
-      client.on('error', (err) => log.debug('database connection lost', { error: err }));
-    });
+    listenForConnectionErrors(this.pool);
     this.pendingLists = new PendingListFlusher(this.pool, options.pendingLists);
   }
 
@@ -239,14 +248,9 @@ export class Database {
     } catch (err) {
       throw this.#busy(err) ?? describeUnavailable(err);
     }
+    // A connection that drops while it is checked out is heard by listenForConnectionErrors and
+    // is no longer queryable: the next statement fails as unavailable, and pg-pool drops it.
     let broken: Error | undefined;
-    // pg-pool takes its 'error' listener off a client while it is checked out: a connection that
-    // drops between statements (PostgreSQL restarting while a rollback is on its way) would be
-    // an uncaught 'error' event, fatal to the process. Here it marks the client broken.
-    const onError = (err: Error) => {
-      broken ??= err;
-    };
-    client.on('error', onError);
     try {
       return await work(client);
     } catch (err) {
@@ -261,7 +265,6 @@ export class Database {
       }
       throw err;
     } finally {
-      client.off('error', onError);
       // Passing an error destroys the client instead of returning a dead socket to the pool.
       client.release(broken);
     }

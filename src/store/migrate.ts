@@ -70,14 +70,9 @@ function report(applied: number[], have: ReadonlySet<number>, migrations: readon
 
 export async function migrate(pool: pg.Pool, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrationReport> {
   const client = await pool.connect();
+  // `pool` hears its connections' errors (store/db.ts listenForConnectionErrors): a connection
+  // cut while a retry below waits fails the next statement instead of ending the process.
   let broken: Error | undefined;
-  // pg-pool does not listen for a checked-out client's 'error' (see Database.#transaction): a
-  // connection cut between statements — PostgreSQL restarting while a retry below waits — would
-  // be an uncaught 'error' event, fatal to the process. Here it marks the client broken.
-  const onError = (err: Error) => {
-    broken ??= err;
-  };
-  client.on('error', onError);
   try {
     const recorded = await recordedVersions(client);
     if (recorded && migrations.every((m) => recorded.has(m.version))) return report([], recorded, migrations);
@@ -123,7 +118,6 @@ export async function migrate(pool: pg.Pool, migrations: readonly Migration[] = 
       });
     }
   } finally {
-    client.off('error', onError);
     client.release(broken);
   }
 }

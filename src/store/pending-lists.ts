@@ -127,14 +127,10 @@ export class PendingListFlusher {
     const started = performance.now();
     let client: pg.PoolClient | undefined;
     let broken: Error | undefined;
-    // A checked-out client has no 'error' listener of the pool's: a connection dropped mid-flush
-    // (PostgreSQL restarting, the database dropped) would be an uncaught 'error' event.
-    const onError = (err: Error) => {
-      broken ??= err;
-    };
+    // A connection dropped mid-flush (PostgreSQL restarting, the database dropped) is heard by the
+    // pool's listenForConnectionErrors (store/db.ts); the flush fails and the connection goes.
     try {
       client = await this.#pool.connect();
-      client.on('error', onError);
       // As sage_runtime, the role the function is granted to, whichever role Sage logs in as.
       const results = (await client.query(
         `BEGIN; SELECT set_config('role', '${RUNTIME_ROLE}', true); SELECT ${FLUSH_FUNCTION}() AS pages; COMMIT`,
@@ -160,7 +156,6 @@ export class PendingListFlusher {
         log.debug('gin pending list flush failed; the next write tries again', { error: err });
       }
     } finally {
-      client?.off('error', onError);
       client?.release(broken);
     }
   }

@@ -13,7 +13,7 @@ import net from 'node:net';
 import pg from 'pg';
 import { UnavailableError } from '../../src/errors.ts';
 import { setLogLevel } from '../../src/log.ts';
-import { Database } from '../../src/store/db.ts';
+import { Database, listenForConnectionErrors } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { createTestDatabase, withClient } from '../helpers/postgres.ts';
 
@@ -66,6 +66,7 @@ test('migrate: a connection cut while a raced migration waits to retry fails the
   const database = await createTestDatabase(t);
   const pool = new pg.Pool({ connectionString: database.url, max: 2, application_name: 'sage-migrate-fault' });
   pool.on('error', () => undefined); // an idle client's loss, as Database handles it
+  listenForConnectionErrors(pool); // as Database's pool does
   t.after(() => pool.end());
   // Always a serialization failure: migrate retries it after 100, 200, 300 ms.
   const raced = [{ version: 1, name: 'always_races', sql: `DO $$ BEGIN RAISE EXCEPTION 'raced' USING ERRCODE = '40001'; END $$` }];
