@@ -124,50 +124,43 @@ test('bad tool input gets a clear error over MCP and stores nothing', async (t) 
   assert.equal((await callOk<{ results: Array<{ id: string }> }>(client, 'search_memory', { query: 'keep' })).results[0]?.id, kept.id);
 });
 
+/** `sage stdio` as a raw process (no SDK client), killed after the test; its output so far. */
+function rawStdio(t: { after(fn: () => unknown): void }, env: Record<string, string>) {
+  const { command, args } = sageCommand();
+  const child = spawn(command, [...args, 'stdio'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  t.after(() => child.kill('SIGKILL'));
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (c: Buffer) => (out.stdout += c.toString('utf8')));
+  child.stderr.on('data', (c: Buffer) => (out.stderr += c.toString('utf8')));
+  return { child, out };
+}
+
 test('stdout carries only MCP messages and the process exits cleanly when stdin closes', async (t) => {
   const db = await createTestDatabase(t);
-  const { command, args } = sageCommand();
-  const child = spawn(command, [...args, 'stdio'], {
-    env: { PATH: process.env.PATH ?? '', DATABASE_URL: db.url, SAGE_LOG_LEVEL: 'debug' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  t.after(() => child.kill('SIGKILL'));
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  const { child, out } = rawStdio(t, { DATABASE_URL: db.url, SAGE_LOG_LEVEL: 'debug' });
   const send = (msg: unknown) => child.stdin.write(JSON.stringify(msg) + '\n');
   send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } });
   send({ jsonrpc: '2.0', method: 'notifications/initialized' });
   send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'remember', arguments: { content: 'stdout purity check' } } });
   send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'search_memory', arguments: { query: 'purity' } } });
   const deadline = Date.now() + 20_000;
-  while (!stdout.includes('"id":3') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (!out.stdout.includes('"id":3') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   child.stdin.end();
   const [code] = (await Promise.race([once(child, 'exit'), new Promise((_, reject) => setTimeout(() => reject(new Error('no exit after stdin closed')), 10_000))])) as [number];
   assert.equal(code, 0);
-  const lines = stdout.split('\n').filter((l) => l.length > 0);
-  assert.equal(lines.length, 3, stdout);
+  const lines = out.stdout.split('\n').filter((l) => l.length > 0);
+  assert.equal(lines.length, 3, out.stdout);
   for (const line of lines) assert.equal((JSON.parse(line) as { jsonrpc: string }).jsonrpc, '2.0');
   assert.match(lines[2]!, /stdout purity check/);
-  const logLines = stderr.split('\n').filter((l) => l.length > 0);
+  const logLines = out.stderr.split('\n').filter((l) => l.length > 0);
   assert.ok(logLines.length >= 2);
   for (const line of logLines) assert.doesNotThrow(() => JSON.parse(line), `stderr line is JSON: ${line}`);
-  assert.ok(!stderr.includes(db.url.split('@')[0]!.replace('postgres://', '') + ':'), 'no credentials in logs');
+  assert.ok(!out.stderr.includes(db.url.split('@')[0]!.replace('postgres://', '') + ':'), 'no credentials in logs');
 });
 
 test('calls sent just before stdin closes are carried out and answered before the process exits (a save is not lost)', async (t) => {
   const db = await createTestDatabase(t);
-  const { command, args } = sageCommand();
-  const child = spawn(command, [...args, 'stdio'], {
-    env: { PATH: process.env.PATH ?? '', DATABASE_URL: db.url, SAGE_LOG_LEVEL: 'info', SAGE_PROJECT: 'piped', SAGE_HOOK_SOCKET: 'off' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  t.after(() => child.kill('SIGKILL'));
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  const { child, out } = rawStdio(t, { DATABASE_URL: db.url, SAGE_LOG_LEVEL: 'info', SAGE_PROJECT: 'piped', SAGE_HOOK_SOCKET: 'off' });
   // Everything at once and stdin closed behind it, as a script piping requests in does.
   const messages = [
     { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'pipe', version: '0' } } },
@@ -177,11 +170,11 @@ test('calls sent just before stdin closes are carried out and answered before th
   ];
   child.stdin.end(messages.map((m) => JSON.stringify(m)).join('\n') + '\n');
   const [code] = (await Promise.race([once(child, 'exit'), new Promise((_, reject) => setTimeout(() => reject(new Error('no exit after stdin closed')), 30_000))])) as [number];
-  assert.equal(code, 0, stderr);
-  const answers = new Map(stdout.split('\n').filter(Boolean).map((l) => { const m = JSON.parse(l) as { id: number; result?: { isError?: boolean; structuredContent?: { id?: string } } }; return [m.id, m]; }));
+  assert.equal(code, 0, out.stderr);
+  const answers = new Map(out.stdout.split('\n').filter(Boolean).map((l) => { const m = JSON.parse(l) as { id: number; result?: { isError?: boolean; structuredContent?: { id?: string } } }; return [m.id, m]; }));
   for (const id of [2, 3]) {
     const answer = answers.get(id);
-    assert.ok(answer?.result && !answer.result.isError && answer.result.structuredContent?.id, `call ${id} answered: ${stdout}\n${stderr}`);
+    assert.ok(answer?.result && !answer.result.isError && answer.result.structuredContent?.id, `call ${id} answered: ${out.stdout}\n${out.stderr}`);
   }
   const { client } = await connectStdio({ DATABASE_URL: db.url, SAGE_PROJECT: 'piped' }, t);
   const found = await callOk<{ results: Array<{ id: string }> }>(client, 'search_memory', { query: 'piped notes saved' });
