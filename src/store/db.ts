@@ -5,7 +5,9 @@
  * another's work.
  *
  * Failure paths get the care (after pg-pool): an idle client dying (Postgres restarting) emits
- * 'error' on the pool, which would crash the process if unhandled; connection failures become
+ * 'error' on the pool, and a checked-out or brand-new one on itself (listenForConnectionErrors),
+ * either of which would crash the process if unhandled; a pool with every connection in use is
+ * told apart from an unreachable server (`#busy`); connection failures become
  * UnavailableError so callers answer "try again" instead of crashing; migrations are retried
  * on the next call after a failure instead of being remembered as failed forever.
  */

@@ -5,7 +5,9 @@
  * transaction works. The cut is made between two statements, when no query is in flight: then
  * the driver reports it as an 'error' event on the client, which pg-pool does not listen for
  * while the client is checked out — unhandled, that event would end the process. The same for
- * the migrations' connection, which waits idle between attempts when a migration raced.
+ * the migrations' connection, which waits idle between attempts when a migration raced, and for
+ * a new connection terminated in the very read that made it ready. Also: a pool with every
+ * connection in use says so, not that PostgreSQL is unreachable.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
