@@ -7,7 +7,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
-import { isSageError } from '../errors.ts';
+import { ConfigError, isSageError, UnavailableError } from '../errors.ts';
 import { log } from '../log.ts';
 import type { Scope } from '../auth/tenant.ts';
 import type { Caller, MemoryService } from '../memory/service.ts';
@@ -39,7 +39,12 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(def
 }
 
 export function errorMessage(err: unknown, tool: string): string {
-  if (isSageError(err)) return err.message;
+  if (isSageError(err)) {
+    // The caller's mistakes are the caller's to read; a database down or misconfigured is also
+    // the operator's, who reads the log (no stack: the message says what to fix).
+    if (err instanceof UnavailableError || err instanceof ConfigError) log.warn('tool failed', { tool, error: err.message });
+    return err.message;
+  }
   log.error('tool failed', { tool, error: err, stack: err instanceof Error ? err.stack : undefined });
   return 'Sage hit an internal error while doing this; it is recorded in the server log. Try again, and report it if it persists.';
 }

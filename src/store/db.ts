@@ -12,7 +12,7 @@
  * on the next call after a failure instead of being remembered as failed forever.
  */
 import pg from 'pg';
-import { ConfigError, UnavailableError } from '../errors.ts';
+import { ConfigError, ConflictError, UnavailableError } from '../errors.ts';
 import { log } from '../log.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 import { PendingListFlusher, type PendingListOptions } from './pending-lists.ts';
@@ -67,6 +67,49 @@ export function describeUnavailable(err: unknown): UnavailableError {
   const code = (err as { code?: unknown }).code;
   const detail = typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
   return new UnavailableError(`PostgreSQL is not reachable (${detail}); Sage keeps retrying — try again shortly`);
+}
+
+/**
+ * What a person can do about an error PostgreSQL gave, as a Sage error whose message says it, or
+ * undefined for an error that is Sage's own (a bug: logged, and answered as an internal error).
+ * Without this a wrong password in DATABASE_URL — the commonest mistake in a setup — reached the
+ * model as "Sage hit an internal error", and a full disk as "PostgreSQL is not reachable".
+ * Messages name the SQLSTATE and never the connection's user, host or password: over HTTP they
+ * go to remote clients.
+ */
+export function describeDatabaseError(err: unknown): UnavailableError | ConfigError | ConflictError | undefined {
+  if (!err || typeof err !== 'object') return undefined;
+  const code = (err as { code?: unknown }).code;
+  const message = err instanceof Error ? err.message : '';
+  switch (code) {
+    case '28000':
+    case '28P01':
+      return new ConfigError(`PostgreSQL refused Sage's login (${code}): fix the user or password in DATABASE_URL (or DATABASE_URL_FILE) where Sage is configured`);
+    case '3D000':
+      return new ConfigError('the database named in DATABASE_URL does not exist (3D000): create it (createdb NAME) or fix the URL where Sage is configured');
+    case '25006':
+      return new UnavailableError(
+        'PostgreSQL takes no writes on this connection (25006): Sage is connected to a standby, or default_transaction_read_only is on; nothing was written — point DATABASE_URL at the primary',
+      );
+    case '53100':
+      return new UnavailableError('PostgreSQL is out of disk space (53100); nothing was written — free space on the database server, then try again');
+    case '53200':
+      return new UnavailableError('PostgreSQL ran out of memory (53200); nothing was written — try again shortly');
+    case '53300':
+      return new UnavailableError(
+        'PostgreSQL has no free connection slot (53300: too many clients); try again shortly, or raise max_connections on the server or lower SAGE_DB_POOL_MAX',
+      );
+    case '57P03':
+      return new UnavailableError('PostgreSQL is starting up or recovering (57P03); try again shortly');
+    case '57014':
+      return /statement timeout/i.test(message)
+        ? new UnavailableError('the database did not finish this within the statement timeout (57014); nothing was changed — try again, ask for less, or raise SAGE_DB_STATEMENT_TIMEOUT_MS')
+        : new UnavailableError('PostgreSQL cancelled the statement (57014: an administrator or a shutdown); nothing was changed — try again');
+    case '40001':
+    case '40P01':
+      return new ConflictError(`a concurrent change conflicted with this one (${code}); nothing was changed — try again`);
+  }
+  return isUnavailable(err) ? describeUnavailable(err) : undefined;
 }
 
 /**
@@ -169,7 +212,7 @@ export class Database {
             `${(err as Error).message}: connect as the owner of Sage's tables, or as a member of ${RUNTIME_ROLE} (as an administrator run GRANT ${RUNTIME_ROLE} TO <that role>)`,
           );
         }
-        throw isUnavailable(err) ? describeUnavailable(err) : err;
+        throw describeDatabaseError(err) ?? err;
       });
       this.#ready = attempt;
     }
@@ -248,7 +291,7 @@ export class Database {
     try {
       client = await this.pool.connect();
     } catch (err) {
-      throw this.#busy(err) ?? describeUnavailable(err);
+      throw this.#busy(err) ?? describeDatabaseError(err) ?? describeUnavailable(err);
     }
     // A connection that drops while it is checked out is heard by listenForConnectionErrors and
     // is no longer queryable: the next statement fails as unavailable, and pg-pool drops it.
@@ -258,14 +301,14 @@ export class Database {
     } catch (err) {
       if (isUnavailable(err)) {
         broken = err instanceof Error ? err : new Error(String(err));
-        throw describeUnavailable(err);
+        throw describeDatabaseError(err) ?? describeUnavailable(err);
       }
       try {
         await client.query('ROLLBACK');
       } catch (rollbackErr) {
         broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
       }
-      throw err;
+      throw describeDatabaseError(err) ?? err;
     } finally {
       // Passing an error destroys the client instead of returning a dead socket to the pool.
       client.release(broken);
@@ -293,7 +336,7 @@ export class Database {
       const res = await this.pool.query<{ v: string }>("SELECT current_setting('server_version') AS v");
       return { serverVersion: res.rows[0]?.v ?? 'unknown', latencyMs: performance.now() - started };
     } catch (err) {
-      throw isUnavailable(err) ? describeUnavailable(err) : err;
+      throw describeDatabaseError(err) ?? err;
     }
   }
 

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createTestDatabase } from '../helpers/postgres.ts';
+import pg from 'pg';
+import { adminQuery, createTestDatabase, urlAs } from '../helpers/postgres.ts';
 import { callError, callOk, connectStdio, sageCommand } from '../helpers/mcp.ts';
 
 /** The text of a resource read's first content. */
@@ -203,4 +204,26 @@ test('with PostgreSQL down the server still initializes and lists tools; calls f
   }
   assert.ok(ok, 'recovered after a restart');
   assert.ok(stderr.every((l) => l.startsWith('{')), 'logs stay JSON');
+});
+
+test('a database that refuses Sage (unknown role, read-only) gets a tool error that says what to fix, in the answer and in the log', async (t) => {
+  const db = await createTestDatabase(t);
+  const stranger = await connectStdio({ DATABASE_URL: urlAs(db.url, 'no_such_role') }, t);
+  const refused = await callError(stranger.client, 'search_memory', { query: 'anything' });
+  assert.match(refused, /^PostgreSQL refused Sage's login \(28000\): fix the user or password in DATABASE_URL/);
+  const status = await callOk<{ database: { reachable: boolean; error: string } }>(stranger.client, 'get_status');
+  assert.equal(status.database.reachable, false);
+  assert.match(status.database.error, /refused Sage's login/);
+  const logged = stranger.stderr.map((l) => JSON.parse(l) as { level: string; msg: string; error?: unknown });
+  assert.ok(logged.some((l) => l.level === 'warn' && l.msg === 'tool failed' && /refused Sage's login/.test(String(l.error))), 'the operator reads it in the log');
+  assert.ok(!logged.some((l) => l.level === 'error'), 'no internal error is logged');
+
+  // A server that takes no writes (a standby, default_transaction_read_only): saves say so, searches work.
+  const { client } = await connectStdio({ DATABASE_URL: db.url }, t);
+  await callOk(client, 'remember', { content: 'the staging cluster runs on three nodes' });
+  await adminQuery(`ALTER DATABASE ${pg.escapeIdentifier(db.name)} SET default_transaction_read_only = on`);
+  const readOnly = await connectStdio({ DATABASE_URL: db.url }, t);
+  assert.match(await callError(readOnly.client, 'remember', { content: 'written to a standby' }), /^PostgreSQL takes no writes on this connection \(25006\)/);
+  const found = await callOk<{ results: Array<{ content: string }> }>(readOnly.client, 'search_memory', { query: 'staging cluster nodes' });
+  assert.deepEqual(found.results.map((r) => r.content), ['the staging cluster runs on three nodes']);
 });
