@@ -1,10 +1,12 @@
 /**
- * Dates named in a query ("on October 13, 2023", "13 Oct 2023", "2023-10-13", "in July 2023",
- * "in June", "in 2023", "yesterday") as time ranges, so that search can prefer memories made
- * then. A memory's created_at is when it was said, and a question about a date usually asks
- * about what was said around it. English month names and ISO dates only; anything not
- * recognised simply adds no range. All ranges are UTC days, months or years; callers allow
- * some slack around them (time zones, "last week" said a few days later).
+ * Dates named in a query ("on October 13, 2023", "13 Oct 2023", "2023-10-13", "2023/10/13",
+ * "in July 2023", "in June", "in 2023", "yesterday", "last week", "3 days ago"; in Chinese
+ * "2023年10月13日", "10月13号", "2023年7月", "七月", "2023年", "昨天", "上周", "上个月", "去年",
+ * "今年7月", "3天前") as time ranges, so that search can prefer memories made then. A memory's
+ * created_at is when it was said, and a question about a date usually asks about what was said
+ * around it. Anything not recognised simply adds no range. All ranges are UTC days, weeks
+ * (Monday first), months or years; callers allow some slack around them (time zones, "last
+ * week" said a few days later).
  */
 
 export interface DateRange {
@@ -21,7 +23,31 @@ const MONTH = String.raw`(january|february|march|april|may|june|july|august|sept
 const DAY = String.raw`(\d{1,2})(?:st|nd|rd|th)?`;
 const YEAR = String.raw`(\d{4})`;
 
-const PATTERNS: ReadonlyArray<{ re: RegExp; make: (m: RegExpExecArray) => DateRange | undefined }> = [
+/** A month in Chinese: 1–12 in digits, or 一 … 十二. */
+const ZH_MONTH = String.raw`(\d{1,2}|十[一二]?|[一二三四五六七八九])\s*月份?`;
+const ZH_DAY = String.raw`(\d{1,2})\s*[日号號]`;
+const ZH_NUMERALS: Readonly<Record<string, number>> = { 一: 1, 二: 2, 两: 2, 兩: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9, 十: 10, 十一: 11, 十二: 12 };
+
+/** A number written in digits or as a Chinese numeral up to 12 (NaN otherwise). */
+function zhNumber(text: string): number {
+  return /^\d+$/.test(text) ? Number(text) : (ZH_NUMERALS[text] ?? Number.NaN);
+}
+
+type Pattern = { re: RegExp; make: (m: RegExpExecArray, now: Date) => DateRange | undefined };
+
+/** Most specific first: a span read by one pattern is not read again by a later one. */
+const PATTERNS: readonly Pattern[] = [
+  { re: new RegExp(String.raw`${YEAR}\s*年\s*${ZH_MONTH}\s*${ZH_DAY}`, 'g'), make: (m) => day(+m[1]!, zhNumber(m[2]!) - 1, +m[3]!) },
+  {
+    re: new RegExp(String.raw`(今年|去年|前年)\s*${ZH_MONTH}(?:\s*${ZH_DAY})?`, 'g'),
+    make: (m, now) => {
+      const year = now.getUTCFullYear() - { 今年: 0, 去年: 1, 前年: 2 }[m[1] as '今年' | '去年' | '前年'];
+      return m[3] === undefined ? monthRange(year, zhNumber(m[2]!) - 1) : day(year, zhNumber(m[2]!) - 1, +m[3]);
+    },
+  },
+  { re: new RegExp(String.raw`${YEAR}\s*年\s*${ZH_MONTH}`, 'g'), make: (m) => monthRange(+m[1]!, zhNumber(m[2]!) - 1) },
+  { re: new RegExp(String.raw`(?<![\d年])(\d{1,2})\s*月\s*${ZH_DAY}`, 'g'), make: (m) => dayAnyYear(+m[1]! - 1, +m[2]!) },
+  { re: new RegExp(String.raw`\b${YEAR}/(\d{1,2})/(\d{1,2})\b`, 'g'), make: (m) => day(+m[1]!, +m[2]! - 1, +m[3]!) },
   { re: new RegExp(String.raw`\b${YEAR}-(\d{2})-(\d{2})\b`, 'gi'), make: (m) => day(+m[1]!, +m[2]! - 1, +m[3]!) },
   { re: new RegExp(String.raw`\b${MONTH}\s+${DAY},?\s+${YEAR}\b`, 'gi'), make: (m) => day(+m[3]!, month(m[1]!), +m[2]!) },
   { re: new RegExp(String.raw`\b${DAY}\s+(?:of\s+)?${MONTH},?\s+${YEAR}\b`, 'gi'), make: (m) => day(+m[3]!, month(m[2]!), +m[1]!) },
@@ -29,6 +55,21 @@ const PATTERNS: ReadonlyArray<{ re: RegExp; make: (m: RegExpExecArray) => DateRa
   { re: new RegExp(String.raw`\b${MONTH},?\s+(?:of\s+)?${YEAR}\b`, 'gi'), make: (m) => monthRange(+m[2]!, month(m[1]!)) },
   { re: new RegExp(String.raw`\b(?:in|during|since|until|before|after|of|last|this)\s+${MONTH}\b(?!\s*,?\s*(?:of\s+)?\d)`, 'gi'), make: (m) => monthAnyYear(month(m[1]!)) },
   { re: new RegExp(String.raw`\b(?:in|during|of|from|since|until|before|after)\s+${YEAR}\b`, 'gi'), make: (m) => yearRange(+m[1]!) },
+  // A Chinese month without a year (七月, 10月份) is that month of any year, as "in July" is.
+  { re: new RegExp(String.raw`(?<![\d年一二三四五六七八九十])${ZH_MONTH}`, 'g'), make: (m) => monthAnyYear(zhNumber(m[1]!) - 1) },
+  { re: new RegExp(String.raw`${YEAR}\s*年`, 'g'), make: (m) => yearRange(+m[1]!) },
+  // Relative to now.
+  { re: /(?:\b(\d{1,2})\s+days?\s+ago\b|(\d{1,2}|[一二两三四五六七八九十])\s*天前)/gi, make: (m, now) => daysAgo(now, zhNumber(m[1] ?? m[2]!)) },
+  { re: /\bthe day before yesterday\b|前天/gi, make: (m, now) => daysAgo(now, 2) },
+  { re: /\btoday\b|今天|今日/gi, make: (m, now) => daysAgo(now, 0) },
+  { re: /\byesterday\b|昨天|昨日/gi, make: (m, now) => daysAgo(now, 1) },
+  { re: /\blast\s+week\b|上\s*(?:个|個)?\s*(?:周|週|星期|礼拜|禮拜)/gi, make: (m, now) => week(now, -1) },
+  { re: /\bthis\s+week\b|(?:本|这|這)\s*(?:个|個)?\s*(?:周|週|星期|礼拜|禮拜)/gi, make: (m, now) => week(now, 0) },
+  { re: /\blast\s+month\b|上\s*(?:个|個)?\s*月/gi, make: (m, now) => monthRange(now.getUTCFullYear(), now.getUTCMonth() - 1) },
+  { re: /\bthis\s+month\b|(?:本|这个|這個)\s*月/gi, make: (m, now) => monthRange(now.getUTCFullYear(), now.getUTCMonth()) },
+  { re: /\blast\s+year\b|去年/gi, make: (m, now) => yearRange(now.getUTCFullYear() - 1) },
+  { re: /\bthis\s+year\b|今年/gi, make: (m, now) => yearRange(now.getUTCFullYear()) },
+  { re: /前年/g, make: (m, now) => yearRange(now.getUTCFullYear() - 2) },
 ];
 
 function month(name: string): number {
@@ -47,24 +88,45 @@ function day(year: number, m: number, d: number): DateRange | undefined {
 }
 
 function monthRange(year: number, m: number): DateRange | undefined {
-  if (!valid(year) || m < 0 || m > 11) return undefined;
+  if (m === -1 && Number.isInteger(year)) return monthRange(year - 1, 11); // "last month" in January
+  if (!valid(year) || !(m >= 0 && m <= 11)) return undefined;
   return { from: new Date(Date.UTC(year, m, 1)), to: new Date(Date.UTC(year, m + 1, 1)), anyYear: false };
 }
 
 function monthAnyYear(m: number): DateRange | undefined {
-  if (m < 0) return undefined;
+  if (!(m >= 0 && m <= 11)) return undefined;
   return { from: new Date(Date.UTC(2000, m, 1)), to: new Date(Date.UTC(2000, m + 1, 1)), anyYear: true };
+}
+
+/** A day named without a year (10月13日): that day of any year. Dated in 2000, a leap year, so 29 February exists. */
+function dayAnyYear(m: number, d: number): DateRange | undefined {
+  const range = day(2000, m, d);
+  return range && { ...range, anyYear: true };
+}
+
+const DAY_MS = 86_400_000;
+
+/** The UTC day `n` days before now's. */
+function daysAgo(now: Date, n: number): DateRange | undefined {
+  if (!Number.isInteger(n) || n < 0 || n > 366) return undefined;
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  return { from: new Date(today - n * DAY_MS), to: new Date(today - (n - 1) * DAY_MS), anyYear: false };
+}
+
+/** The week (Monday to Sunday, UTC) `offset` weeks from now's. */
+function week(now: Date, offset: number): DateRange {
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  const monday = today - ((now.getUTCDay() + 6) % 7) * DAY_MS + offset * 7 * DAY_MS;
+  return { from: new Date(monday), to: new Date(monday + 7 * DAY_MS), anyYear: false };
 }
 
 function yearRange(year: number): DateRange | undefined {
   return valid(year) ? { from: new Date(Date.UTC(year, 0, 1)), to: new Date(Date.UTC(year + 1, 0, 1)), anyYear: false } : undefined;
 }
 
-const DAY_MS = 86_400_000;
-
 /**
  * The ranges a query names, most specific first; a span of text already read as a day is not
- * read again as a month or a year. `now` anchors "today" and "yesterday".
+ * read again as a month or a year. `now` anchors "today", "last week", "去年" and the like.
  */
 export function dateRanges(query: string, now: Date = new Date()): DateRange[] {
   const out: DateRange[] = [];
@@ -75,16 +137,13 @@ export function dateRanges(query: string, now: Date = new Date()): DateRange[] {
       const start = m.index;
       const end = start + m[0].length;
       if (taken.some(([a, b]) => start < b && end > a)) continue;
-      const range = make(m);
+      const range = make(m, now);
       if (range) {
         out.push(range);
         taken.push([start, end]);
       }
     }
   }
-  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
-  if (/\btoday\b/i.test(query)) out.push({ from: new Date(today), to: new Date(today + DAY_MS), anyYear: false });
-  if (/\byesterday\b/i.test(query)) out.push({ from: new Date(today - DAY_MS), to: new Date(today), anyYear: false });
   return out;
 }
 
@@ -99,10 +158,11 @@ export function dateFit(at: Date, ranges: readonly DateRange[], slackDays: numbe
     if (r.anyYear) {
       // Compare within the year of `at` (and its neighbours, for slack across New Year).
       const y = at.getUTCFullYear();
+      const months = (r.to.getUTCFullYear() - r.from.getUTCFullYear()) * 12 + r.to.getUTCMonth();
       let fit = 0;
       for (const year of [y - 1, y, y + 1]) {
-        const f = Date.UTC(year, r.from.getUTCMonth(), 1);
-        const e = Date.UTC(year, r.from.getUTCMonth() + 1, 1);
+        const f = Date.UTC(year, r.from.getUTCMonth(), r.from.getUTCDate());
+        const e = Date.UTC(year, months, r.to.getUTCDate());
         fit = Math.max(fit, linear(t, f, e, slackDays));
       }
       best = Math.max(best, fit);

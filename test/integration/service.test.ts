@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { withClient } from '../helpers/postgres.ts';
 import { serviceFixture } from '../helpers/service.ts';
 
 const TURNS = [
@@ -215,4 +216,36 @@ test('get_context: a budgeted block, most relevant first, near-duplicates folded
   const none = await service.context(caller, { query: 'kubernetes helm chart' });
   assert.equal(none.text, '');
   assert.deepEqual(none.ids, []);
+});
+
+test('a date named in the query, in English or Chinese, absolute or relative, prefers what was said then', async (t) => {
+  const f = await serviceFixture(t);
+  const now = Date.now();
+  const DAY = 86_400_000;
+  // Three deploy notes alike in wording, said on different days.
+  const notes = [
+    { content: 'Deploy notes: the release went out behind a feature flag. 部署记录：发布通过功能开关上线。', at: new Date(now - 400 * DAY) },
+    { content: 'Deploy notes: the release went out after a canary stage. 部署记录：发布经过金丝雀阶段上线。', at: new Date(now - 1 * DAY) },
+    { content: 'Deploy notes: the release went out with a database migration. 部署记录：发布带着数据库迁移上线。', at: new Date(Date.UTC(2023, 9, 13, 10)) },
+  ];
+  const ids: string[] = [];
+  for (const note of notes) ids.push((await f.service.save(f.caller, { kind: 'note', content: note.content })).id);
+  await withClient(f.database.url, async (c) => {
+    for (const [i, note] of notes.entries()) await c.query('UPDATE memories SET created_at = $2 WHERE id = $1', [ids[i], note.at]);
+  });
+  const cases: Array<[string, number]> = [
+    ['deploy notes from yesterday', 1],
+    ['昨天的部署记录', 1],
+    ['deploy notes on 2023-10-13', 2],
+    ['2023年10月13日的部署记录', 2],
+    ['2023年10月的部署记录', 2],
+    ['10月13号的部署记录', 2],
+  ];
+  for (const [query, expected] of cases) {
+    const page = await f.service.search(f.caller, { query });
+    assert.equal(page.results[0]?.id, ids[expected], `"${query}" → ${page.results[0]?.content}`);
+  }
+  // Without a date, none of them is preferred for its day: the order is the text's and recency's.
+  const plain = await f.service.search(f.caller, { query: '部署记录' });
+  assert.equal(plain.results.length, 3);
 });
