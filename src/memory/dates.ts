@@ -23,10 +23,15 @@ const MONTH = String.raw`(january|february|march|april|may|june|july|august|sept
 const DAY = String.raw`(\d{1,2})(?:st|nd|rd|th)?`;
 const YEAR = String.raw`(\d{4})`;
 
-/** A month in Chinese: 1–12 in digits, or 一 … 十二. */
-const ZH_MONTH = String.raw`(\d{1,2}|十[一二]?|[一二三四五六七八九])\s*月份?`;
-const ZH_DAY = String.raw`(\d{1,2})\s*[日号號]`;
-const ZH_NUMERALS: Readonly<Record<string, number>> = { 一: 1, 二: 2, 两: 2, 兩: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9, 十: 10, 十一: 11, 十二: 12 };
+/**
+ * A month in Chinese: 1–12 in digits, or 一 … 十二, then 月 (份). The bundle must stay ASCII (build.mjs:
+ * a non-ASCII character makes V8 hold the whole source as two-byte), so Chinese is written as
+ * \u escapes here; each pattern's comment shows what it reads.
+ */
+const ZH_MONTH = String.raw`(\d{1,2}|\u5341[\u4e00\u4e8c]?|[\u4e00\u4e8c\u4e09\u56db\u4e94\u516d\u4e03\u516b\u4e5d])\s*\u6708\u4efd?`;
+/** 13日, 13号, 13號. */
+const ZH_DAY = String.raw`(\d{1,2})\s*[\u65e5\u53f7\u865f]`;
+const ZH_NUMERALS: Readonly<Record<string, number>> = { '\u4e00': 1, '\u4e8c': 2, '\u4e24': 2, '\u5169': 2, '\u4e09': 3, '\u56db': 4, '\u4e94': 5, '\u516d': 6, '\u4e03': 7, '\u516b': 8, '\u4e5d': 9, '\u5341': 10, '\u5341\u4e00': 11, '\u5341\u4e8c': 12 };
 
 /** A number written in digits or as a Chinese numeral up to 12 (NaN otherwise). */
 function zhNumber(text: string): number {
@@ -37,16 +42,20 @@ type Pattern = { re: RegExp; make: (m: RegExpExecArray, now: Date) => DateRange 
 
 /** Most specific first: a span read by one pattern is not read again by a later one. */
 const PATTERNS: readonly Pattern[] = [
-  { re: new RegExp(String.raw`${YEAR}\s*年\s*${ZH_MONTH}\s*${ZH_DAY}`, 'g'), make: (m) => day(+m[1]!, zhNumber(m[2]!) - 1, +m[3]!) },
+  // 2023年10月13日
+  { re: new RegExp(String.raw`${YEAR}\s*\u5e74\s*${ZH_MONTH}\s*${ZH_DAY}`, 'g'), make: (m) => day(+m[1]!, zhNumber(m[2]!) - 1, +m[3]!) },
+  // 今年7月, 去年三月, 前年10月5日
   {
-    re: new RegExp(String.raw`(今年|去年|前年)\s*${ZH_MONTH}(?:\s*${ZH_DAY})?`, 'g'),
+    re: new RegExp(String.raw`(\u4eca\u5e74|\u53bb\u5e74|\u524d\u5e74)\s*${ZH_MONTH}(?:\s*${ZH_DAY})?`, 'g'),
     make: (m, now) => {
-      const year = now.getUTCFullYear() - { 今年: 0, 去年: 1, 前年: 2 }[m[1] as '今年' | '去年' | '前年'];
+      const year = now.getUTCFullYear() - { '\u4eca\u5e74': 0, '\u53bb\u5e74': 1, '\u524d\u5e74': 2 }[m[1] as '\u4eca\u5e74' | '\u53bb\u5e74' | '\u524d\u5e74'];
       return m[3] === undefined ? monthRange(year, zhNumber(m[2]!) - 1) : day(year, zhNumber(m[2]!) - 1, +m[3]);
     },
   },
-  { re: new RegExp(String.raw`${YEAR}\s*年\s*${ZH_MONTH}`, 'g'), make: (m) => monthRange(+m[1]!, zhNumber(m[2]!) - 1) },
-  { re: new RegExp(String.raw`(?<![\d年])(\d{1,2})\s*月\s*${ZH_DAY}`, 'g'), make: (m) => dayAnyYear(+m[1]! - 1, +m[2]!) },
+  // 2023年7月
+  { re: new RegExp(String.raw`${YEAR}\s*\u5e74\s*${ZH_MONTH}`, 'g'), make: (m) => monthRange(+m[1]!, zhNumber(m[2]!) - 1) },
+  // 10月13号, without a year
+  { re: new RegExp(String.raw`(?<![\d\u5e74])(\d{1,2})\s*\u6708\s*${ZH_DAY}`, 'g'), make: (m) => dayAnyYear(+m[1]! - 1, +m[2]!) },
   { re: new RegExp(String.raw`\b${YEAR}/(\d{1,2})/(\d{1,2})\b`, 'g'), make: (m) => day(+m[1]!, +m[2]! - 1, +m[3]!) },
   { re: new RegExp(String.raw`\b${YEAR}-(\d{2})-(\d{2})\b`, 'gi'), make: (m) => day(+m[1]!, +m[2]! - 1, +m[3]!) },
   { re: new RegExp(String.raw`\b${MONTH}\s+${DAY},?\s+${YEAR}\b`, 'gi'), make: (m) => day(+m[3]!, month(m[1]!), +m[2]!) },
@@ -56,20 +65,26 @@ const PATTERNS: readonly Pattern[] = [
   { re: new RegExp(String.raw`\b(?:in|during|since|until|before|after|of|last|this)\s+${MONTH}\b(?!\s*,?\s*(?:of\s+)?\d)`, 'gi'), make: (m) => monthAnyYear(month(m[1]!)) },
   { re: new RegExp(String.raw`\b(?:in|during|of|from|since|until|before|after)\s+${YEAR}\b`, 'gi'), make: (m) => yearRange(+m[1]!) },
   // A Chinese month without a year (七月, 10月份) is that month of any year, as "in July" is.
-  { re: new RegExp(String.raw`(?<![\d年一二三四五六七八九十])${ZH_MONTH}`, 'g'), make: (m) => monthAnyYear(zhNumber(m[1]!) - 1) },
-  { re: new RegExp(String.raw`${YEAR}\s*年`, 'g'), make: (m) => yearRange(+m[1]!) },
+  { re: new RegExp(String.raw`(?<![\d\u5e74\u4e00\u4e8c\u4e09\u56db\u4e94\u516d\u4e03\u516b\u4e5d\u5341])${ZH_MONTH}`, 'g'), make: (m) => monthAnyYear(zhNumber(m[1]!) - 1) },
+  // 2023年
+  { re: new RegExp(String.raw`${YEAR}\s*\u5e74`, 'g'), make: (m) => yearRange(+m[1]!) },
   // Relative to now.
-  { re: /(?:\b(\d{1,2})\s+days?\s+ago\b|(\d{1,2}|[一二两三四五六七八九十])\s*天前)/gi, make: (m, now) => daysAgo(now, zhNumber(m[1] ?? m[2]!)) },
-  { re: /\bthe day before yesterday\b|前天/gi, make: (m, now) => daysAgo(now, 2) },
-  { re: /\btoday\b|今天|今日/gi, make: (m, now) => daysAgo(now, 0) },
-  { re: /\byesterday\b|昨天|昨日/gi, make: (m, now) => daysAgo(now, 1) },
-  { re: /\blast\s+week\b|上\s*(?:个|個)?\s*(?:周|週|星期|礼拜|禮拜)/gi, make: (m, now) => week(now, -1) },
-  { re: /\bthis\s+week\b|(?:本|这|這)\s*(?:个|個)?\s*(?:周|週|星期|礼拜|禮拜)/gi, make: (m, now) => week(now, 0) },
-  { re: /\blast\s+month\b|上\s*(?:个|個)?\s*月/gi, make: (m, now) => monthRange(now.getUTCFullYear(), now.getUTCMonth() - 1) },
-  { re: /\bthis\s+month\b|(?:本|这个|這個)\s*月/gi, make: (m, now) => monthRange(now.getUTCFullYear(), now.getUTCMonth()) },
-  { re: /\blast\s+year\b|去年/gi, make: (m, now) => yearRange(now.getUTCFullYear() - 1) },
-  { re: /\bthis\s+year\b|今年/gi, make: (m, now) => yearRange(now.getUTCFullYear()) },
-  { re: /前年/g, make: (m, now) => yearRange(now.getUTCFullYear() - 2) },
+  // 3 days ago, 3天前, 三天前
+  { re: /(?:\b(\d{1,2})\s+days?\s+ago\b|(\d{1,2}|[\u4e00\u4e8c\u4e24\u4e09\u56db\u4e94\u516d\u4e03\u516b\u4e5d\u5341])\s*\u5929\u524d)/gi, make: (m, now) => daysAgo(now, zhNumber(m[1] ?? m[2]!)) },
+  // 前天, 今天 / 今日, 昨天 / 昨日
+  { re: /\bthe day before yesterday\b|\u524d\u5929/gi, make: (m, now) => daysAgo(now, 2) },
+  { re: /\btoday\b|\u4eca\u5929|\u4eca\u65e5/gi, make: (m, now) => daysAgo(now, 0) },
+  { re: /\byesterday\b|\u6628\u5929|\u6628\u65e5/gi, make: (m, now) => daysAgo(now, 1) },
+  // 上周, 上个星期, 上礼拜 (and traditional forms); 本周, 这周, 这个星期
+  { re: /\blast\s+week\b|\u4e0a\s*(?:\u4e2a|\u500b)?\s*(?:\u5468|\u9031|\u661f\u671f|\u793c\u62dc|\u79ae\u62dc)/gi, make: (m, now) => week(now, -1) },
+  { re: /\bthis\s+week\b|(?:\u672c|\u8fd9|\u9019)\s*(?:\u4e2a|\u500b)?\s*(?:\u5468|\u9031|\u661f\u671f|\u793c\u62dc|\u79ae\u62dc)/gi, make: (m, now) => week(now, 0) },
+  // 上个月, 上月; 本月, 这个月
+  { re: /\blast\s+month\b|\u4e0a\s*(?:\u4e2a|\u500b)?\s*\u6708/gi, make: (m, now) => monthRange(now.getUTCFullYear(), now.getUTCMonth() - 1) },
+  { re: /\bthis\s+month\b|(?:\u672c|\u8fd9\u4e2a|\u9019\u500b)\s*\u6708/gi, make: (m, now) => monthRange(now.getUTCFullYear(), now.getUTCMonth()) },
+  // 去年, 今年, 前年
+  { re: /\blast\s+year\b|\u53bb\u5e74/gi, make: (m, now) => yearRange(now.getUTCFullYear() - 1) },
+  { re: /\bthis\s+year\b|\u4eca\u5e74/gi, make: (m, now) => yearRange(now.getUTCFullYear()) },
+  { re: /\u524d\u5e74/g, make: (m, now) => yearRange(now.getUTCFullYear() - 2) },
 ];
 
 function month(name: string): number {
