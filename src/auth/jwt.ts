@@ -89,8 +89,8 @@ interface Verified {
  *
  * The trade-off: what a cached token was checked against is the key set and claims rules at the
  * time it was verified. A key removed from the JWKS file keeps the tokens it signed (and already
- * seen) valid for at most TOKEN_CACHE_MAX_AGE_MS more; a token that must stop working at once
- * needs a restart of the server (or a shorter exp when it is minted).
+ * seen) valid for at most TOKEN_CACHE_MAX_AGE_MS more. Revocations (`sage revoke`) are not
+ * subject to this cache: the HTTP server checks every principal against them (auth/revocations.ts).
  */
 export function createVerifier(options: VerifierOptions): Verifier {
   const { keys } = options;

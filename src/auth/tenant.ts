@@ -20,8 +20,11 @@ export const ALL_SCOPES: ReadonlySet<Scope> = new Set(SCOPES);
 export interface Principal {
   tenant: string;
   scopes: ReadonlySet<Scope>;
-  /** The token's `sub`, for logs (the tenant may come from another claim). */
+  /** The token's `sub`, for logs and revocation (the tenant may come from another claim). */
   subject?: string | undefined;
+  /** The token's `iat` (seconds) and `jti`, for revocation (auth/revocations.ts). */
+  issuedAt?: number | undefined;
+  tokenId?: string | undefined;
 }
 
 export class ClaimError extends Error {
@@ -62,7 +65,13 @@ export function tenantFromClaims(claims: JWTPayload, claim: string): string {
 }
 
 export function principalFromClaims(claims: JWTPayload, tenantClaim: string): Principal {
-  return { tenant: tenantFromClaims(claims, tenantClaim), scopes: scopesFromClaims(claims), subject: typeof claims.sub === 'string' ? claims.sub : undefined };
+  return {
+    tenant: tenantFromClaims(claims, tenantClaim),
+    scopes: scopesFromClaims(claims),
+    subject: typeof claims.sub === 'string' ? claims.sub : undefined,
+    issuedAt: typeof claims.iat === 'number' ? claims.iat : undefined,
+    tokenId: typeof claims.jti === 'string' ? claims.jti : undefined,
+  };
 }
 
 /** Parses `memory:read,memory:write` (commas or spaces) for `sage token --scope`. */

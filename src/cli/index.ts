@@ -32,6 +32,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   stdioCommand,
   { name: 'serve', load: async () => (await import('./serve.ts')).serveCommand },
   { name: 'token', load: async () => (await import('./token.ts')).tokenCommand },
+  { name: 'revoke', load: async () => (await import('./revoke.ts')).revokeCommand },
   migrateCommand,
   healthCommand,
   { name: 'export', load: async () => (await import('./export.ts')).exportCommand },

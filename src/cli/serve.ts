@@ -92,9 +92,11 @@ export const serveCommand: Command = {
       ],
       flags,
     );
-    const [{ loadVerificationKeys }, { createVerifier }, { startHttpServer }] = await Promise.all([
+    const [{ loadVerificationKeys }, { createVerifier }, { RevocationList }, { revocationsAfter }, { startHttpServer }] = await Promise.all([
       import('../auth/keys.ts'),
       import('../auth/jwt.ts'),
+      import('../auth/revocations.ts'),
+      import('../store/revocations.ts'),
       import('../transport/http.ts'),
     ]);
     // Keys first: a misconfigured server must not open a port or a pool.
@@ -109,6 +111,7 @@ export const serveCommand: Command = {
       db: runtime.db,
       project: runtime.project,
       verify,
+      revocations: new RevocationList({ read: (afterId) => revocationsAfter(runtime.db, afterId) }),
       bodyLimit: config.httpBodyLimit,
       requestTimeoutMs: config.httpRequestTimeoutMs,
       allowedHosts: config.allowedHosts,

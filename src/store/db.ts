@@ -259,6 +259,25 @@ export class Database {
   }
 
   /**
+   * A transaction over server-wide data that belongs to no tenant (token revocations,
+   * store/revocations.ts): as sage_runtime, like tenant work, but with no tenant set — so every
+   * tenant-keyed table reads empty in it.
+   */
+  async serverTx<T>(work: (client: Client) => Promise<T>): Promise<T> {
+    return this.#transaction(async (client) => {
+      try {
+        await client.query(`BEGIN; SELECT set_config('role', '${RUNTIME_ROLE}', true)`);
+      } catch (err) {
+        if ((err as { code?: unknown }).code === '42501') throw runtimeRoleRefused();
+        throw err;
+      }
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    });
+  }
+
+  /**
    * Runs `statements` in a tenant transaction in ONE round trip: BEGIN, the tenant scope, the
    * statements and COMMIT go as one simple query. The simple protocol carries no parameters, so
    * every value in them must be an SQL literal (store/memories.ts `Literals`). PostgreSQL runs

@@ -21,7 +21,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Verifier } from '../auth/jwt.ts';
+import type { RevocationList } from '../auth/revocations.ts';
 import { SCOPES, type Principal } from '../auth/tenant.ts';
+import { UnavailableError } from '../errors.ts';
 import { log } from '../log.ts';
 import { requiredScope } from '../mcp/access.ts';
 import { createMcpServer } from '../mcp/server.ts';
@@ -36,6 +38,8 @@ export interface HttpOptions {
   /** Default project for callers (tokens name a tenant, not a project). */
   project: string;
   verify: Verifier;
+  /** Revoked tokens (`sage revoke`): checked after every verification, cached or not. */
+  revocations: RevocationList;
   bodyLimit: number;
   requestTimeoutMs: number;
   /** Comma-separated host names (or host:port) accepted in Host; "*" for any. */
@@ -196,13 +200,25 @@ export async function startHttpServer(options: HttpOptions): Promise<HttpServer>
       // RFC 6750 §3.1: no error code when the request carries no credentials at all.
       throw new HttpError(401, { error: 'unauthorized', error_description: 'this endpoint needs Authorization: Bearer <token>' }, challenge(req, {}));
     }
-    try {
-      return await options.verify(match[1]!);
-    } catch (err) {
-      const description = err instanceof Error ? err.message : 'the token could not be verified';
+    const refuse = (description: string): never => {
       log.info('token refused', { reason: description, remote: req.socket.remoteAddress });
       throw new HttpError(401, { error: 'invalid_token', error_description: description }, challenge(req, { error: 'invalid_token', error_description: description }));
+    };
+    let principal: Principal;
+    try {
+      principal = await options.verify(match[1]!);
+    } catch (err) {
+      return refuse(err instanceof Error ? err.message : 'the token could not be verified');
     }
+    let revoked: string | undefined;
+    try {
+      revoked = await options.revocations.revoked(principal);
+    } catch (err) {
+      if (!(err instanceof UnavailableError)) throw err;
+      log.warn('token not checked', { reason: err.message, remote: req.socket.remoteAddress });
+      throw new HttpError(503, rpcError(-32000, 'cannot check the token now: the database is not reachable; try again shortly'), { 'Retry-After': '2' });
+    }
+    return revoked === undefined ? principal : refuse(revoked);
   }
 
   async function handleMcp(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> {

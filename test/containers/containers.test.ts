@@ -307,7 +307,7 @@ test('containers: images, compose, MCP over exec and HTTP, restarts, air-gapped 
     assert.match(hook.stderr, /\(via the running Sage\)/);
   });
 
-  await t.test('HTTP at 127.0.0.1 with a token from `sage token`; none without', async () => {
+  await t.test('HTTP at 127.0.0.1 with a token from `sage token`; none without; `sage revoke` stops one', async () => {
     const unauthenticated = await fetch(`http://127.0.0.1:${sagePort}/mcp`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
@@ -323,6 +323,22 @@ test('containers: images, compose, MCP over exec and HTTP, restarts, air-gapped 
     } finally {
       await client.close();
     }
+    // `sage revoke` in the container: the revoked subject's token is refused within seconds.
+    const leaving = await mintToken('e2e-leaving');
+    const initialize = (token: string) =>
+      fetch(`http://127.0.0.1:${sagePort}/mcp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'e2e', version: '0' } } }),
+      });
+    assert.equal((await initialize(leaving)).status, 200);
+    assert.match(await podman('exec', 'sage', '/sage', 'revoke', '--sub', 'e2e-leaving', '--reason', 'container test'), /^revoked tokens of e2e-leaving issued before /);
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 401; i++) {
+      status = (await initialize(leaving)).status;
+      if (status !== 401) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(status, 401, 'revoked within 5 s');
   });
 
   await t.test('down and up: data and secrets survive', { timeout: 10 * 60_000 }, async () => {

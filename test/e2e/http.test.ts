@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { exportJWK, decodeJwt, decodeProtectedHeader } from 'jose';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { callOk } from '../helpers/mcp.ts';
-import { connectHttp, makeKeys, runSage, startServe } from '../helpers/http.ts';
+import { connectHttp, INITIALIZE, makeKeys, postMcp, runSage, startServe } from '../helpers/http.ts';
 import { createTestDatabase } from '../helpers/postgres.ts';
 
 test('sage serve refuses to start without a usable key: one line, non-zero exit, no port opened', async (t) => {
@@ -134,4 +134,59 @@ test('two sage serve processes on one PostgreSQL, 20 concurrent clients interlea
   for (const pair of clients) for (const c of pair) await c.close();
   const codes = await Promise.all([a.stop(), b.stop()]);
   assert.deepEqual(codes, [0, 0]);
+});
+
+test('sage revoke stops one token, or every token of a subject, on a running serve within seconds; tokens minted after work', async (t) => {
+  const db = await createTestDatabase(t);
+  const keys = makeKeys(t);
+  const env = { DATABASE_URL: db.url, SAGE_JWT_SECRET_FILE: keys.secretFile };
+  const mint = async (sub: string) => {
+    const r = await runSage(['token', '--sub', sub], env);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  const [alice1, alice2, bob] = [await mint('alice'), await mint('alice'), await mint('bob')];
+  const serve = await startServe(env, t);
+  const status = (token: string) => postMcp(serve.url, INITIALIZE, { Authorization: `Bearer ${token}` }).then(async (r) => ({ status: r.status, challenge: r.headers.get('www-authenticate') ?? '' }));
+  /** Polls until the token is refused (a revocation reaches a server within 2 s). */
+  const refusedWithin = async (token: string, ms: number) => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const r = await status(token);
+      if (r.status === 401 || Date.now() > deadline) return r;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  };
+  for (const token of [alice1, alice2, bob]) assert.equal((await status(token)).status, 200);
+
+  const one = await runSage(['revoke', '--token', alice1, '--reason', 'pasted in a chat'], env);
+  assert.equal(one.code, 0, one.stderr);
+  assert.match(one.stdout, /^revoked token [0-9a-f-]{36}\n$/);
+  const first = await refusedWithin(alice1, 5000);
+  assert.equal(first.status, 401);
+  assert.match(first.challenge, /error="invalid_token", error_description="the token has been revoked"/);
+  assert.equal((await status(alice2)).status, 200, 'the same subject’s other token still works');
+
+  const all = await runSage(['revoke', '--sub', 'alice', '--reason', 'left the team'], env);
+  assert.equal(all.code, 0, all.stderr);
+  assert.match(all.stdout, /^revoked tokens of alice issued before \d{4}-\d\d-\d\dT[\d:.]+Z\n$/);
+  assert.equal((await refusedWithin(alice2, 5000)).status, 401);
+  assert.equal((await status(bob)).status, 200, 'another subject is untouched');
+  const fresh = await mint('alice');
+  assert.equal((await status(fresh)).status, 200, 'a token minted after the revocation works');
+  const client = await connectHttp(serve.url, fresh, t);
+  await callOk(client, 'remember', { content: 'alice is back with a new token' });
+
+  const listed = await runSage(['revoke', '--list'], env);
+  assert.equal(listed.code, 0, listed.stderr);
+  const lines = listed.stdout.trim().split('\n');
+  assert.equal(lines.length, 2);
+  assert.match(lines[0]!, /token [0-9a-f-]{36} {2}\(pasted in a chat\)$/);
+  assert.match(lines[1]!, /tokens of alice issued before .* {2}\(left the team\)$/);
+
+  const unclear = await runSage(['revoke', '--sub', 'alice', '--jti', 'x'], env);
+  assert.equal(unclear.code, 1);
+  assert.match(unclear.stderr, /name exactly one of --sub, --jti or --token/);
+  const log = serve.stderr.join('\n');
+  assert.ok(![alice1, alice2, bob, fresh].some((tk) => log.includes(tk.split('.')[2]!)), 'no token signature in the log');
 });

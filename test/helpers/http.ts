@@ -135,7 +135,7 @@ export const INITIALIZE = {
 export async function startInProcess(
   t: After,
   auth: { keys: import('../../src/auth/keys.ts').KeySettings; issuer?: string; audience?: string; tenantClaim?: string },
-  extra: Partial<import('../../src/transport/http.ts').HttpOptions> = {},
+  extra: Partial<Omit<import('../../src/transport/http.ts').HttpOptions, 'revocations'>> = {},
 ): Promise<{ url: string; db: import('../../src/store/db.ts').Database; databaseUrl: string; server: import('../../src/transport/http.ts').HttpServer }> {
   const { createTestDatabase } = await import('./postgres.ts');
   const { Database } = await import('../../src/store/db.ts');
@@ -143,12 +143,15 @@ export async function startInProcess(
   const { loadVerificationKeys } = await import('../../src/auth/keys.ts');
   const { createVerifier } = await import('../../src/auth/jwt.ts');
   const { startHttpServer } = await import('../../src/transport/http.ts');
+  const { RevocationList } = await import('../../src/auth/revocations.ts');
+  const { revocationsAfter } = await import('../../src/store/revocations.ts');
   const database = await createTestDatabase();
   const db = new Database({ url: database.url, max: 6 });
   await db.ready();
   const service = new MemoryService(db, { dimension: 2 ** 20 });
   const verify = createVerifier({ keys: loadVerificationKeys(auth.keys), issuer: auth.issuer, audience: auth.audience, tenantClaim: auth.tenantClaim ?? 'sub' });
-  const server = await startHttpServer({ host: '127.0.0.1', port: 0, service, db, project: 'default', verify, bodyLimit: 2 ** 20, requestTimeoutMs: 30_000, issuer: auth.issuer, ...extra });
+  const revocations = new RevocationList({ read: (afterId) => revocationsAfter(db, afterId) });
+  const server = await startHttpServer({ host: '127.0.0.1', port: 0, service, db, project: 'default', verify, revocations, bodyLimit: 2 ** 20, requestTimeoutMs: 30_000, issuer: auth.issuer, ...extra });
   // Stop the server, then the pool, then drop the database (a forced drop would kill live connections).
   t.after(async () => {
     await server.close(1000);

@@ -193,8 +193,9 @@ test('readiness: 200 with a migrated database, 503 without a reachable one (no d
   const { Database } = await import('../../src/store/db.ts');
   const { MemoryService } = await import('../../src/memory/service.ts');
   const { startHttpServer } = await import('../../src/transport/http.ts');
+  const { RevocationList } = await import('../../src/auth/revocations.ts');
   const dead = new Database({ url: 'postgres://nobody@127.0.0.1:1/none' });
-  const server = await startHttpServer({ host: '127.0.0.1', port: 0, service: new MemoryService(dead, { dimension: 1024 }), db: dead, project: 'p', verify: async () => ({ tenant: 't', scopes: new Set() }), bodyLimit: 1024, requestTimeoutMs: 10_000 });
+  const server = await startHttpServer({ host: '127.0.0.1', port: 0, service: new MemoryService(dead, { dimension: 1024 }), db: dead, project: 'p', verify: async () => ({ tenant: 't', scopes: new Set() }), revocations: new RevocationList({ read: async () => [] }), bodyLimit: 1024, requestTimeoutMs: 10_000 });
   t.after(async () => {
     await server.close(100);
     await dead.close();
@@ -204,4 +205,34 @@ test('readiness: 200 with a migrated database, 503 without a reachable one (no d
   const text = await res.text();
   assert.doesNotMatch(text, /nobody|127\.0\.0\.1:1|ECONNREFUSED/, 'no connection detail to clients');
   assert.equal((await fetch(`${server.url}/healthz`)).status, 200, 'alive though not ready');
+});
+
+test('a token that cannot be checked against the revocation list (never read: database down) gets 503 with Retry-After, not access', async (t) => {
+  const { Database } = await import('../../src/store/db.ts');
+  const { MemoryService } = await import('../../src/memory/service.ts');
+  const { startHttpServer } = await import('../../src/transport/http.ts');
+  const { RevocationList } = await import('../../src/auth/revocations.ts');
+  const { revocationsAfter } = await import('../../src/store/revocations.ts');
+  const dead = new Database({ url: 'postgres://nobody@127.0.0.1:1/none', connectTimeoutMs: 300 });
+  const server = await startHttpServer({
+    host: '127.0.0.1',
+    port: 0,
+    service: new MemoryService(dead, { dimension: 1024 }),
+    db: dead,
+    project: 'p',
+    verify: async () => ({ tenant: 't', scopes: new Set(['memory:read' as const]), subject: 'alice', issuedAt: 1 }),
+    revocations: new RevocationList({ read: (afterId) => revocationsAfter(dead, afterId) }),
+    bodyLimit: 1 << 16,
+    requestTimeoutMs: 10_000,
+  });
+  t.after(async () => {
+    await server.close(100);
+    await dead.close();
+  });
+  const res = await postMcp(server.url, INITIALIZE, { Authorization: 'Bearer a.b.c' });
+  assert.equal(res.status, 503);
+  assert.equal(res.headers.get('retry-after'), '2');
+  const text = await res.text();
+  assert.match(text, /cannot check the token now: the database is not reachable; try again shortly/);
+  assert.doesNotMatch(text, /nobody|127\.0\.0\.1:1|ECONNREFUSED/, 'no connection detail to clients');
 });

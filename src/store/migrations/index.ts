@@ -11,6 +11,7 @@ import { sql as m004 } from './004_search_scale.ts';
 import { sql as m005 } from './005_scope_statistics.ts';
 import { sql as m006 } from './006_lexemes_external.ts';
 import { sql as m007 } from './007_pending_list_flush.ts';
+import { sql as m008 } from './008_token_revocations.ts';
 
 export interface Migration {
   version: number;
@@ -26,4 +27,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'scope_statistics', sql: m005 },
   { version: 6, name: 'lexemes_external', sql: m006 },
   { version: 7, name: 'pending_list_flush', sql: m007 },
+  { version: 8, name: 'token_revocations', sql: m008 },
 ];
