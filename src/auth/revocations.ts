@@ -2,8 +2,8 @@
  * Which verified tokens have been revoked (`sage revoke`, store/revocations.ts): one token by its
  * jti, or every token of a subject issued before a moment. `sage serve` checks every request's
  * token against its copy of the list after verifying it (the verified-token cache does not skip
- * this), and reads the rows added since its last read when its copy is older than `maxAgeMs` —
- * so a revocation takes effect within that long, on every replica, with no restart.
+ * this), and reads the recent rows again when its copy is older than `maxAgeMs` — so a
+ * revocation takes effect within that long, on every replica, with no restart.
  *
  * When the list cannot be read (PostgreSQL down), the last copy stays in use and is tried again
  * after `maxAgeMs`; a server that has never read it refuses tokens as unavailable rather than
@@ -19,21 +19,25 @@ import type { Principal } from './tenant.ts';
 export const REVOCATIONS_MAX_AGE_MS = 2_000;
 
 export interface RevocationOptions {
-  /** Rows added after the given id, oldest first. */
-  read(afterId: number): Promise<RevocationRow[]>;
+  /**
+   * Every row with no `since`; else at least those revoked at or after it — rows already seen
+   * may come again (store/revocations.ts reads a minute back, as rows need not commit in order).
+   */
+  read(since?: Date): Promise<RevocationRow[]>;
   maxAgeMs?: number | undefined;
   /** The clock in ms (tests move it). */
   now?: (() => number) | undefined;
 }
 
 export class RevocationList {
-  readonly #read: (afterId: number) => Promise<RevocationRow[]>;
+  readonly #read: (since?: Date) => Promise<RevocationRow[]>;
   readonly #maxAgeMs: number;
   readonly #now: () => number;
   /** subject → the latest `issued before` of its revocations, in ms. */
   readonly #subjects = new Map<string, number>();
   readonly #tokenIds = new Set<string>();
-  #lastId = 0;
+  /** The latest revoked_at read, where the next read starts. */
+  #since: Date | undefined;
   /** When the list was last read, or tried and failed. */
   #checkedAt: number | undefined;
   #everRead = false;
@@ -69,7 +73,7 @@ export class RevocationList {
 
   async #update(): Promise<void> {
     try {
-      for (const row of await this.#read(this.#lastId)) this.#add(row);
+      for (const row of await this.#read(this.#since)) this.#add(row);
       if (this.#failure) log.info('token revocation list readable again');
       this.#failure = undefined;
       this.#everRead = true;
@@ -81,8 +85,9 @@ export class RevocationList {
     }
   }
 
+  /** Idempotent: a row read again changes nothing. */
   #add(row: RevocationRow): void {
-    this.#lastId = Math.max(this.#lastId, row.id);
+    if (this.#since === undefined || row.revokedAt > this.#since) this.#since = row.revokedAt;
     if (row.jti !== null) this.#tokenIds.add(row.jti);
     if (row.subject !== null && row.issuedBefore !== null) {
       const at = row.issuedBefore.getTime();

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import type { Flags } from '../config.ts';
 import { InputError } from '../errors.ts';
-import { addRevocation, revocationsAfter, type NewRevocation, type RevocationRow } from '../store/revocations.ts';
+import { addRevocation, revocationsSince, type NewRevocation, type RevocationRow } from '../store/revocations.ts';
 import { openRuntime, type Command } from './command.ts';
 
 const HELP = `  --sub NAME           Revoke every token of this subject (its "sub") issued until now; every
@@ -48,9 +48,12 @@ function requested(flags: Flags, now: Date): NewRevocation {
   return { jti: text('the token\'s "jti"', claims.jti, 200)!, reason };
 }
 
+function what(row: RevocationRow): string {
+  return row.jti !== null ? `token ${row.jti}` : `tokens of ${row.subject} issued before ${row.issuedBefore!.toISOString()}`;
+}
+
 function describe(row: RevocationRow): string {
-  const what = row.jti !== null ? `token ${row.jti}` : `tokens of ${row.subject} issued before ${row.issuedBefore!.toISOString()}`;
-  return `${row.revokedAt.toISOString()}  ${what}${row.reason ? `  (${row.reason})` : ''}`;
+  return `${row.revokedAt.toISOString()}  ${what(row)}${row.reason ? `  (${row.reason})` : ''}`;
 }
 
 export const revokeCommand: Command = {
@@ -72,7 +75,7 @@ export const revokeCommand: Command = {
       if (flags.sub !== undefined || flags.jti !== undefined || flags.token !== undefined || flags.reason !== undefined) throw new InputError('--list takes no other option');
       const { db } = openRuntime(flags, 'sage-revoke');
       try {
-        const rows = await revocationsAfter(db, 0);
+        const rows = await revocationsSince(db);
         process.stdout.write(rows.length === 0 ? 'no token is revoked\n' : `${rows.map(describe).join('\n')}\n`);
         return 0;
       } finally {
@@ -88,7 +91,7 @@ export const revokeCommand: Command = {
     try {
       const row = await addRevocation(db, revocation);
       await sleep(1000 - (Date.now() % 1000) + 5);
-      process.stdout.write(`revoked ${describe(row).split('  ')[1]}\n`);
+      process.stdout.write(`revoked ${what(row)}\n`);
       return 0;
     } finally {
       await db.close();

@@ -92,7 +92,7 @@ export const serveCommand: Command = {
       ],
       flags,
     );
-    const [{ loadVerificationKeys }, { createVerifier }, { RevocationList }, { revocationsAfter }, { startHttpServer }] = await Promise.all([
+    const [{ loadVerificationKeys }, { createVerifier }, { RevocationList }, { revocationsSince }, { startHttpServer }] = await Promise.all([
       import('../auth/keys.ts'),
       import('../auth/jwt.ts'),
       import('../auth/revocations.ts'),
@@ -111,7 +111,7 @@ export const serveCommand: Command = {
       db: runtime.db,
       project: runtime.project,
       verify,
-      revocations: new RevocationList({ read: (afterId) => revocationsAfter(runtime.db, afterId) }),
+      revocations: new RevocationList({ read: (since) => revocationsSince(runtime.db, since) }),
       bodyLimit: config.httpBodyLimit,
       requestTimeoutMs: config.httpRequestTimeoutMs,
       allowedHosts: config.allowedHosts,

@@ -72,19 +72,19 @@ const PATTERNS: readonly Pattern[] = [
   // 3 days ago, 3天前, 三天前
   { re: /(?:\b(\d{1,2})\s+days?\s+ago\b|(\d{1,2}|[\u4e00\u4e8c\u4e24\u4e09\u56db\u4e94\u516d\u4e03\u516b\u4e5d\u5341])\s*\u5929\u524d)/gi, make: (m, now) => daysAgo(now, zhNumber(m[1] ?? m[2]!)) },
   // 前天, 今天 / 今日, 昨天 / 昨日
-  { re: /\bthe day before yesterday\b|\u524d\u5929/gi, make: (m, now) => daysAgo(now, 2) },
-  { re: /\btoday\b|\u4eca\u5929|\u4eca\u65e5/gi, make: (m, now) => daysAgo(now, 0) },
-  { re: /\byesterday\b|\u6628\u5929|\u6628\u65e5/gi, make: (m, now) => daysAgo(now, 1) },
+  { re: /\bthe day before yesterday\b|\u524d\u5929/gi, make: (_, now) => daysAgo(now, 2) },
+  { re: /\btoday\b|\u4eca\u5929|\u4eca\u65e5/gi, make: (_, now) => daysAgo(now, 0) },
+  { re: /\byesterday\b|\u6628\u5929|\u6628\u65e5/gi, make: (_, now) => daysAgo(now, 1) },
   // 上周, 上个星期, 上礼拜 (and traditional forms); 本周, 这周, 这个星期
-  { re: /\blast\s+week\b|\u4e0a\s*(?:\u4e2a|\u500b)?\s*(?:\u5468|\u9031|\u661f\u671f|\u793c\u62dc|\u79ae\u62dc)/gi, make: (m, now) => week(now, -1) },
-  { re: /\bthis\s+week\b|(?:\u672c|\u8fd9|\u9019)\s*(?:\u4e2a|\u500b)?\s*(?:\u5468|\u9031|\u661f\u671f|\u793c\u62dc|\u79ae\u62dc)/gi, make: (m, now) => week(now, 0) },
+  { re: /\blast\s+week\b|\u4e0a\s*(?:\u4e2a|\u500b)?\s*(?:\u5468|\u9031|\u661f\u671f|\u793c\u62dc|\u79ae\u62dc)/gi, make: (_, now) => week(now, -1) },
+  { re: /\bthis\s+week\b|(?:\u672c|\u8fd9|\u9019)\s*(?:\u4e2a|\u500b)?\s*(?:\u5468|\u9031|\u661f\u671f|\u793c\u62dc|\u79ae\u62dc)/gi, make: (_, now) => week(now, 0) },
   // 上个月, 上月; 本月, 这个月
-  { re: /\blast\s+month\b|\u4e0a\s*(?:\u4e2a|\u500b)?\s*\u6708/gi, make: (m, now) => monthRange(now.getUTCFullYear(), now.getUTCMonth() - 1) },
-  { re: /\bthis\s+month\b|(?:\u672c|\u8fd9\u4e2a|\u9019\u500b)\s*\u6708/gi, make: (m, now) => monthRange(now.getUTCFullYear(), now.getUTCMonth()) },
+  { re: /\blast\s+month\b|\u4e0a\s*(?:\u4e2a|\u500b)?\s*\u6708/gi, make: (_, now) => monthRange(now.getUTCFullYear(), now.getUTCMonth() - 1) },
+  { re: /\bthis\s+month\b|(?:\u672c|\u8fd9\u4e2a|\u9019\u500b)\s*\u6708/gi, make: (_, now) => monthRange(now.getUTCFullYear(), now.getUTCMonth()) },
   // 去年, 今年, 前年
-  { re: /\blast\s+year\b|\u53bb\u5e74/gi, make: (m, now) => yearRange(now.getUTCFullYear() - 1) },
-  { re: /\bthis\s+year\b|\u4eca\u5e74/gi, make: (m, now) => yearRange(now.getUTCFullYear()) },
-  { re: /\u524d\u5e74/g, make: (m, now) => yearRange(now.getUTCFullYear() - 2) },
+  { re: /\blast\s+year\b|\u53bb\u5e74/gi, make: (_, now) => yearRange(now.getUTCFullYear() - 1) },
+  { re: /\bthis\s+year\b|\u4eca\u5e74/gi, make: (_, now) => yearRange(now.getUTCFullYear()) },
+  { re: /\u524d\u5e74/g, make: (_, now) => yearRange(now.getUTCFullYear() - 2) },
 ];
 
 function month(name: string): number {

@@ -1,6 +1,6 @@
 /**
- * The token revocation list in PostgreSQL (migration 008): rows are only ever added, so a
- * server keeps its copy current by reading the rows after the last id it has seen.
+ * The token revocation list in PostgreSQL (migration 008). Rows are only ever added, so a server
+ * keeps its copy current by reading the recent ones (`revocationsSince`).
  */
 import type { Database } from './db.ts';
 
@@ -45,8 +45,21 @@ export async function addRevocation(db: Database, revocation: NewRevocation): Pr
   return fromRow(res.rows[0]!);
 }
 
-/** The revocations added after `afterId`, oldest first. */
-export async function revocationsAfter(db: Database, afterId: number): Promise<RevocationRow[]> {
-  const res = await db.serverTx((client) => client.query<Row>(`SELECT ${COLUMNS} FROM token_revocations WHERE id > $1 ORDER BY id`, [afterId]));
+/**
+ * How far back before the latest revocation a reader has seen it reads again. Rows do not become
+ * visible in id or revoked_at order: revoked_at is when the inserting transaction began, the id
+ * when it drew from the sequence, and two `sage revoke` at once may commit the other way round —
+ * a reader that went on from the last id it saw could miss one for good. A single-row insert
+ * commits within milliseconds of its start; a minute is far beyond that.
+ */
+export const REREAD_MS = 60_000;
+
+/** The revocations (all with no `since`, else those revoked at most REREAD_MS before it), oldest first. */
+export async function revocationsSince(db: Database, since?: Date): Promise<RevocationRow[]> {
+  const res = await db.serverTx((client) =>
+    since === undefined
+      ? client.query<Row>(`SELECT ${COLUMNS} FROM token_revocations ORDER BY revoked_at, id`)
+      : client.query<Row>(`SELECT ${COLUMNS} FROM token_revocations WHERE revoked_at >= $1 ORDER BY revoked_at, id`, [new Date(since.getTime() - REREAD_MS)]),
+  );
   return res.rows.map(fromRow);
 }

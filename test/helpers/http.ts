@@ -144,13 +144,13 @@ export async function startInProcess(
   const { createVerifier } = await import('../../src/auth/jwt.ts');
   const { startHttpServer } = await import('../../src/transport/http.ts');
   const { RevocationList } = await import('../../src/auth/revocations.ts');
-  const { revocationsAfter } = await import('../../src/store/revocations.ts');
+  const { revocationsSince } = await import('../../src/store/revocations.ts');
   const database = await createTestDatabase();
   const db = new Database({ url: database.url, max: 6 });
   await db.ready();
   const service = new MemoryService(db, { dimension: 2 ** 20 });
   const verify = createVerifier({ keys: loadVerificationKeys(auth.keys), issuer: auth.issuer, audience: auth.audience, tenantClaim: auth.tenantClaim ?? 'sub' });
-  const revocations = new RevocationList({ read: (afterId) => revocationsAfter(db, afterId) });
+  const revocations = new RevocationList({ read: (since) => revocationsSince(db, since) });
   const server = await startHttpServer({ host: '127.0.0.1', port: 0, service, db, project: 'default', verify, revocations, bodyLimit: 2 ** 20, requestTimeoutMs: 30_000, issuer: auth.issuer, ...extra });
   // Stop the server, then the pool, then drop the database (a forced drop would kill live connections).
   t.after(async () => {

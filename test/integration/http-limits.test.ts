@@ -212,7 +212,7 @@ test('a token that cannot be checked against the revocation list (never read: da
   const { MemoryService } = await import('../../src/memory/service.ts');
   const { startHttpServer } = await import('../../src/transport/http.ts');
   const { RevocationList } = await import('../../src/auth/revocations.ts');
-  const { revocationsAfter } = await import('../../src/store/revocations.ts');
+  const { revocationsSince } = await import('../../src/store/revocations.ts');
   const dead = new Database({ url: 'postgres://nobody@127.0.0.1:1/none', connectTimeoutMs: 300 });
   const server = await startHttpServer({
     host: '127.0.0.1',
@@ -221,7 +221,7 @@ test('a token that cannot be checked against the revocation list (never read: da
     db: dead,
     project: 'p',
     verify: async () => ({ tenant: 't', scopes: new Set(['memory:read' as const]), subject: 'alice', issuedAt: 1 }),
-    revocations: new RevocationList({ read: (afterId) => revocationsAfter(dead, afterId) }),
+    revocations: new RevocationList({ read: (since) => revocationsSince(dead, since) }),
     bodyLimit: 1 << 16,
     requestTimeoutMs: 10_000,
   });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { RevocationList } from '../../src/auth/revocations.ts';
 import { UnavailableError } from '../../src/errors.ts';
 import { setLogLevel } from '../../src/log.ts';
-import type { RevocationRow } from '../../src/store/revocations.ts';
+import { REREAD_MS, type RevocationRow } from '../../src/store/revocations.ts';
 
 setLogLevel('silent');
 
@@ -24,14 +24,15 @@ function fixture() {
   const list = new RevocationList({
     maxAgeMs: 2000,
     now: () => clock,
-    read: async (afterId) => {
+    // As store/revocations.ts: everything, or what was revoked from a minute before `since` on.
+    read: async (since) => {
       reads++;
       await new Promise((r) => setImmediate(r));
       if (failing) throw new Error('connect ECONNREFUSED');
-      return rows.filter((r) => r.id > afterId);
+      return rows.filter((r) => since === undefined || r.revokedAt.getTime() >= since.getTime() - REREAD_MS);
     },
   });
-  const add = (r: Omit<RevocationRow, 'id' | 'revokedAt' | 'reason'>) => rows.push({ id: rows.length + 1, reason: null, revokedAt: new Date(clock), ...r });
+  const add = (r: Omit<RevocationRow, 'id' | 'revokedAt' | 'reason'>, revokedAt = clock, id = rows.length + 1) => rows.push({ id, reason: null, revokedAt: new Date(revokedAt), ...r });
   return {
     list,
     add,
@@ -93,4 +94,15 @@ test('an unreadable list keeps the last copy and is retried after maxAgeMs; neve
   f.fail(false);
   f.tick(2000);
   assert.ok(await f.list.revoked(principal('bob', T0)), 'caught up once readable');
+});
+
+test('a revocation that commits after a later one (concurrent sage revoke) is still read', async () => {
+  const f = fixture();
+  f.tick(10_000);
+  f.add({ subject: 'bob', issuedBefore: new Date(T0 + 10_000), jti: null }, T0 + 10_000, 2);
+  assert.ok(await f.list.revoked(principal('bob', T0)));
+  // Began half a second before bob's (its revoked_at and its id, 1, are older), committed after this server read.
+  f.add({ subject: null, issuedBefore: null, jti: 'late' }, T0 + 9_500, 1);
+  f.tick(2000);
+  assert.equal(await f.list.revoked(principal('carol', T0, 'late')), 'the token has been revoked');
 });

@@ -24,5 +24,7 @@ CREATE TABLE token_revocations (
   ),
   CONSTRAINT token_revocations_sizes CHECK (length(subject) <= 200 AND length(jti) <= 200 AND length(reason) <= 500)
 );
+-- Servers read the recent rows every few seconds (store/revocations.ts).
+CREATE INDEX token_revocations_revoked_at ON token_revocations (revoked_at);
 GRANT SELECT, INSERT ON token_revocations TO ${RUNTIME_ROLE};
 `;
