@@ -1,11 +1,13 @@
 /**
  * Read-only views for clients that browse resources: the session list, one session with its
- * latest memories, and the status. Each is capped (100 sessions, 50 memories).
+ * latest memories, one memory whole, and the status. Each is capped (100 sessions, 50 memories,
+ * their texts fitted as a search page's: page-size.ts).
  */
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ToolContext } from './tool.ts';
 import { errorMessage } from './tool.ts';
 import { InputError } from '../errors.ts';
+import { fitPage } from './page-size.ts';
 
 const JSON_TYPE = 'application/json';
 
@@ -47,7 +49,22 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
         const caller = ctx.caller();
         const session = await ctx.service.session(caller, id);
         const page = await ctx.service.search(caller, { strategy: 'recent', session: id, project: session.project, limit: 50 });
-        return json(uri, { session, memories: page.results.map(({ score: _s, why: _w, ...m }) => m) });
+        return json(uri, { session, memories: fitPage(page.results.map(({ score: _s, why: _w, ...m }) => m)) });
+      }),
+  );
+
+  // One memory whole: where a cut text of a search page points (page-size.ts). Not listed: a
+  // project may hold a million.
+  server.registerResource(
+    'memory',
+    new ResourceTemplate('sage://memory/{id}', { list: undefined }),
+    { title: 'Memory', description: 'One memory with its whole texts (search results cut long ones).', mimeType: JSON_TYPE },
+    (uri, variables) =>
+      guarded('sage://memory', async () => {
+        const raw = variables.id;
+        const id = decodeURIComponent(Array.isArray(raw) ? (raw[0] ?? '') : (raw ?? ''));
+        if (!id) throw new InputError('sage://memory/{id} needs a memory id');
+        return json(uri, await ctx.service.get(ctx.caller(), id));
       }),
   );
 

@@ -45,6 +45,10 @@ export type Why = z.infer<typeof WhySchema>;
 export const SearchHitSchema = MemorySchema.extend({
   score: z.number().describe('Fused score; higher is better. Comparable only within one search.'),
   why: WhySchema,
+  truncated: z
+    .boolean()
+    .optional()
+    .describe('True when a text was cut to keep the page small; the cut text says how much is left, and the resource sage://memory/{id} holds the whole memory.'),
 });
 export type SearchHit = z.infer<typeof SearchHitSchema>;
 

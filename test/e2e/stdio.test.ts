@@ -227,3 +227,20 @@ test('a database that refuses Sage (unknown role, read-only) gets a tool error t
   const found = await callOk<{ results: Array<{ content: string }> }>(readOnly.client, 'search_memory', { query: 'staging cluster nodes' });
   assert.deepEqual(found.results.map((r) => r.content), ['the staging cluster runs on three nodes']);
 });
+
+test('a long memory comes back cut in a search page, with a pointer; the resource sage://memory/{id} holds it whole', async (t) => {
+  const db = await createTestDatabase(t);
+  const { client } = await connectStdio({ DATABASE_URL: db.url, SAGE_PROJECT: 'webapp' }, t);
+  const long = `The flaky checkout test failed because the payment mock timed out. ${'Tool output line with a stack trace and timing data. '.repeat(1_000)}`;
+  const saved = await callOk<{ id: string }>(client, 'save_conversation', { user_prompt: 'Why is the checkout test flaky?', assistant_response: long });
+  const page = await callOk<{ results: Array<{ id: string; content: string; user_prompt: string; truncated?: boolean }> }>(client, 'search_memory', { query: 'flaky checkout test payment mock' });
+  const hit = page.results.find((r) => r.id === saved.id)!;
+  assert.equal(hit.truncated, true);
+  assert.equal(hit.user_prompt, 'Why is the checkout test flaky?', 'a short text is whole');
+  assert.ok(hit.content.length < 6_200, `${hit.content.length} characters`);
+  assert.match(hit.content, new RegExp(`… \\[cut: \\d+ more characters; the whole memory is sage://memory/${saved.id}\\]$`));
+  const whole = await client.readResource({ uri: `sage://memory/${saved.id}` });
+  const memory = JSON.parse(textOf(whole)) as { id: string; content: string };
+  assert.equal(memory.content, long);
+  await assert.rejects(client.readResource({ uri: 'sage://memory/00000000-0000-4000-8000-000000000000' }), /not found|no memory/i);
+});

@@ -78,6 +78,9 @@ test('tenant B never sees, counts, changes or deletes tenant A’s memories or s
   assert.doesNotMatch(session, /blue green|alice/);
   const listed = await bob.listResources();
   assert.ok(!JSON.stringify(listed).includes('alice session'));
+  for (const id of aliceIds) await assert.rejects(bob.readResource({ uri: `sage://memory/${id}` }), /no memory with id/);
+  assert.match(resourceText(await bob.readResource({ uri: `sage://memory/${mine.id}` })), /bob writes his own notes/);
+  assert.match(resourceText(await alice.readResource({ uri: `sage://memory/${note.id}` })), /blue green/, 'alice reads her own');
   const statusResource = JSON.parse(resourceText(await bob.readResource({ uri: 'sage://status' }))) as { counts: { memories: number } };
   assert.equal(statusResource.counts.memories, 1);
   const prompt = await bob.getPrompt({ name: 'recall', arguments: { topic: 'deploy payment service' } });

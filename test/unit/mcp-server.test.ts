@@ -73,8 +73,8 @@ test('a server built for its messages registers only what they reach', async () 
   assert.deepEqual(registered([{ jsonrpc: '2.0', id: 1, method: 'initialize', params: {} }, { jsonrpc: '2.0', method: 'notifications/initialized' }]), { tools: 0, prompts: 0, resources: 0 });
   assert.deepEqual(registered([{ jsonrpc: '2.0', id: 1, method: 'tools/list' }]), { tools: TOOLS.length, prompts: 0, resources: 0 });
   assert.deepEqual(registered([{ jsonrpc: '2.0', id: 1, method: 'prompts/get', params: { name: 'recall' } }]), { tools: 0, prompts: 1, resources: 0 });
-  assert.deepEqual(registered([{ jsonrpc: '2.0', id: 1, method: 'resources/list' }]), { tools: 0, prompts: 0, resources: 3 });
+  assert.deepEqual(registered([{ jsonrpc: '2.0', id: 1, method: 'resources/list' }]), { tools: 0, prompts: 0, resources: 4 });
   // A batch gets the union; a method not known to need nothing gets everything.
   assert.deepEqual(registered([call('remember', { content: 'x' }), call('search_memory', { query: 'x' })]), { tools: 2, prompts: 0, resources: 0 });
-  assert.deepEqual(registered([{ jsonrpc: '2.0', id: 1, method: 'completion/complete', params: {} }]), { tools: TOOLS.length, prompts: 1, resources: 3 });
+  assert.deepEqual(registered([{ jsonrpc: '2.0', id: 1, method: 'completion/complete', params: {} }]), { tools: TOOLS.length, prompts: 1, resources: 4 });
 });
