@@ -18,7 +18,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { InputError, UnavailableError } from '../errors.ts';
+import { ConfigError, InputError, UnavailableError } from '../errors.ts';
 import { callTool } from '../transport/client-call.ts';
 import type { CaptureSave, CaptureStore, Cursor } from '../claude/capture.ts';
 import { SAGE_VERSION } from '../version.ts';
@@ -63,6 +63,28 @@ export function checkUrl(url: string): URL {
   return parsed;
 }
 
+/**
+ * Why the connection failed, for the hook's line on stderr. A server that answered 401 or 403 was
+ * reached and refused the token (expired, revoked with `sage revoke`, or for another server):
+ * "cannot reach" sent people to look at the network.
+ */
+function describeConnectFailure(err: unknown, where: string): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  const status = (err as { code?: unknown }).code;
+  if (status === 401 || status === 403) {
+    const body = /\{.*\}/s.exec(message)?.[0];
+    let reason = '';
+    try {
+      const parsed = body ? (JSON.parse(body) as { error?: unknown; error_description?: unknown }) : {};
+      reason = [parsed.error, parsed.error_description].filter((v) => typeof v === 'string').join(': ');
+    } catch {
+      // not JSON: the status says enough
+    }
+    return new ConfigError(`Sage at ${where} refused the token (HTTP ${status}${reason ? `, ${reason.slice(0, 200)}` : ''}): mint a new one with \`sage token\` and put it in the --token-file`);
+  }
+  return new UnavailableError(`cannot reach Sage at ${where}: ${message.slice(0, 300)}`);
+}
+
 export async function connectRemote(options: RemoteOptions): Promise<Remote> {
   const url = checkUrl(options.url);
   const headers: Record<string, string> = {};
@@ -73,8 +95,7 @@ export async function connectRemote(options: RemoteOptions): Promise<Remote> {
     await client.connect(transport, { timeout: options.timeoutMs });
   } catch (err) {
     await client.close().catch(() => undefined);
-    const message = err instanceof Error ? err.message : String(err);
-    throw new UnavailableError(`cannot reach Sage at ${url.origin}${url.pathname}: ${message.slice(0, 300)}`);
+    throw describeConnectFailure(err, `${url.origin}${url.pathname}`);
   }
   return {
     client,

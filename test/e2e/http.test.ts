@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { exportJWK, decodeJwt, decodeProtectedHeader } from 'jose';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { callOk } from '../helpers/mcp.ts';
+import { runSageProcess } from '../helpers/process.ts';
 import { connectHttp, INITIALIZE, makeKeys, postMcp, runSage, startServe } from '../helpers/http.ts';
 import { createTestDatabase } from '../helpers/postgres.ts';
 
@@ -172,6 +173,13 @@ test('sage revoke stops one token, or every token of a subject, on a running ser
   assert.match(all.stdout, /^revoked tokens of alice issued before \d{4}-\d\d-\d\dT[\d:.]+Z\n$/);
   assert.equal((await refusedWithin(alice2, 5000)).status, 401);
   assert.equal((await status(bob)).status, 200, 'another subject is untouched');
+  // A prompt hook on a revoked token says why, and never blocks the prompt.
+  const tokenFile = join(keys.dir, 'alice2.token');
+  writeFileSync(tokenFile, alice2, { mode: 0o600 });
+  const hook = await runSageProcess(['hook', 'prompt', '--url', `${serve.url}/mcp`, '--token-file', tokenFile], { stdin: JSON.stringify({ session_id: 's', cwd: '/tmp', prompt: 'checkout timeout in the payment service' }), timeoutMs: 30_000 });
+  assert.equal(hook.code, 0);
+  assert.equal(hook.stdout, '');
+  assert.match(hook.stderr, /refused the token \(HTTP 401, invalid_token: the tokens of this subject issued before .* have been revoked\)/);
   const fresh = await mint('alice');
   assert.equal((await status(fresh)).status, 200, 'a token minted after the revocation works');
   const client = await connectHttp(serve.url, fresh, t);

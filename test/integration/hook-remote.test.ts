@@ -102,7 +102,8 @@ test('remote mode: a bad token or an unreachable server never blocks (exit 0, re
   const denied = await run(['hook', 'prompt', '--url', url, '--token-file', wrong], input, {});
   assert.equal(denied.code, 0);
   assert.equal(denied.stdout, '');
-  assert.match(denied.stderr, /cannot reach Sage at .*(401|nauthorized|invalid_token)/);
+  assert.match(denied.stderr, /Sage at http:\/\/127\.0\.0\.1:\d+\/mcp refused the token \(HTTP 401, invalid_token\): mint a new one with `sage token`/);
+  assert.doesNotMatch(denied.stderr, /cannot reach/, 'the server was reached');
 
   const missingToken = await run(['hook', 'prompt', '--url', url, '--token-file', path.join(dir, 'nope')], input, {});
   assert.equal(missingToken.code, 0);
