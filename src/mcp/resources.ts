@@ -24,6 +24,14 @@ async function guarded<T>(name: string, work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The {id} of a resource template's URI, decoded; `missing` when there is none. */
+function templateId(variables: Record<string, string | string[] | undefined>, missing: string): string {
+  const raw = variables.id;
+  const id = decodeURIComponent(Array.isArray(raw) ? (raw[0] ?? '') : (raw ?? ''));
+  if (!id) throw new InputError(missing);
+  return id;
+}
+
 export function registerResources(server: McpServer, ctx: ToolContext): void {
   server.registerResource(
     'sessions',
@@ -43,9 +51,7 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
     { title: 'Session', description: 'One session and its 50 latest memories.', mimeType: JSON_TYPE },
     (uri, variables) =>
       guarded('sage://session', async () => {
-        const raw = variables.id;
-        const id = decodeURIComponent(Array.isArray(raw) ? (raw[0] ?? '') : (raw ?? ''));
-        if (!id) throw new InputError('sage://session/{id} needs a session id');
+        const id = templateId(variables, 'sage://session/{id} needs a session id');
         const caller = ctx.caller();
         const session = await ctx.service.session(caller, id);
         const page = await ctx.service.search(caller, { strategy: 'recent', session: id, project: session.project, limit: 50 });
@@ -61,10 +67,7 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
     { title: 'Memory', description: 'One memory with its whole texts (search results cut long ones).', mimeType: JSON_TYPE },
     (uri, variables) =>
       guarded('sage://memory', async () => {
-        const raw = variables.id;
-        const id = decodeURIComponent(Array.isArray(raw) ? (raw[0] ?? '') : (raw ?? ''));
-        if (!id) throw new InputError('sage://memory/{id} needs a memory id');
-        return json(uri, await ctx.service.get(ctx.caller(), id));
+        return json(uri, await ctx.service.get(ctx.caller(), templateId(variables, 'sage://memory/{id} needs a memory id')));
       }),
   );
 
