@@ -27,7 +27,12 @@ async function guarded<T>(name: string, work: () => Promise<T>): Promise<T> {
 /** The {id} of a resource template's URI, decoded; `missing` when there is none. */
 function templateId(variables: Record<string, string | string[] | undefined>, missing: string): string {
   const raw = variables.id;
-  const id = decodeURIComponent(Array.isArray(raw) ? (raw[0] ?? '') : (raw ?? ''));
+  let id: string;
+  try {
+    id = decodeURIComponent(Array.isArray(raw) ? (raw[0] ?? '') : (raw ?? ''));
+  } catch {
+    throw new InputError(`the id in the URI is not valid percent-encoding (${String(raw).slice(0, 80)})`);
+  }
   if (!id) throw new InputError(missing);
   return id;
 }

@@ -242,5 +242,6 @@ test('a long memory comes back cut in a search page, with a pointer; the resourc
   const whole = await client.readResource({ uri: `sage://memory/${saved.id}` });
   const memory = JSON.parse(textOf(whole)) as { id: string; content: string };
   assert.equal(memory.content, long);
-  await assert.rejects(client.readResource({ uri: 'sage://memory/00000000-0000-4000-8000-000000000000' }), /not found|no memory/i);
+  await assert.rejects(client.readResource({ uri: 'sage://memory/00000000-0000-4000-8000-000000000000' }), /no memory with id/);
+  await assert.rejects(client.readResource({ uri: 'sage://memory/%E0%A4%A' }), /not valid percent-encoding/, 'a malformed id is the caller’s error, not an internal one');
 });
