@@ -25,7 +25,11 @@ export interface RevocationOptions {
    */
   read(since?: Date): Promise<RevocationRow[]>;
   maxAgeMs?: number | undefined;
-  /** The clock in ms (tests move it). */
+  /**
+   * The clock the copy's age is measured with, in ms (tests move it). Monotonic by default: after
+   * the wall clock was set back (NTP, a resumed laptop), a copy dated by it would look fresh until
+   * the clock caught up again — revocations unread for that long.
+   */
   now?: (() => number) | undefined;
 }
 
@@ -47,7 +51,7 @@ export class RevocationList {
   constructor(options: RevocationOptions) {
     this.#read = options.read;
     this.#maxAgeMs = options.maxAgeMs ?? REVOCATIONS_MAX_AGE_MS;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? (() => performance.now());
   }
 
   /** Why `principal`'s token is revoked, or undefined when it is not. Throws UnavailableError when the list was never read. */

@@ -106,3 +106,17 @@ test('a revocation that commits after a later one (concurrent sage revoke) is st
   f.tick(2000);
   assert.equal(await f.list.revoked(principal('carol', T0, 'late')), 'the token has been revoked');
 });
+
+test('the copy ages by a monotonic clock: the wall clock set back an hour does not keep it from being read again', async (t) => {
+  const realNow = Date.now;
+  let wall = realNow();
+  Date.now = () => wall;
+  t.after(() => (Date.now = realNow));
+  const rows: RevocationRow[] = [];
+  const list = new RevocationList({ maxAgeMs: 50, read: async () => rows });
+  assert.equal(await list.revoked(principal('alice', T0)), undefined);
+  wall -= 3_600_000;
+  rows.push({ id: 1, subject: 'alice', issuedBefore: new Date(T0 + 10_000), jti: null, reason: null, revokedAt: new Date(T0) });
+  await new Promise((r) => setTimeout(r, 80));
+  assert.ok(await list.revoked(principal('alice', T0)), 'read again after maxAgeMs of real time');
+});
