@@ -165,12 +165,17 @@ class JwksFile {
   readonly path: string;
   #entries: JwkEntry[];
   #signature: string;
-  #checkedAt = 0;
+  /**
+   * When the file was last checked, by the monotonic clock: by the wall clock, set back (an NTP
+   * step, a resumed laptop), a key removed from the file would stay trusted until it caught up.
+   */
+  #checkedAt: number;
 
   constructor(path: string) {
     this.path = path;
     this.#signature = this.#stat();
     this.#entries = parseJwks(readBytes(path, 'SAGE_JWKS_FILE').toString('utf8'), path);
+    this.#checkedAt = performance.now();
   }
 
   #stat(): string {
@@ -183,7 +188,7 @@ class JwksFile {
   }
 
   entries(): JwkEntry[] {
-    const now = Date.now();
+    const now = performance.now();
     if (now - this.#checkedAt >= 1000) {
       this.#checkedAt = now;
       const signature = this.#stat();

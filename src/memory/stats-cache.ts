@@ -7,7 +7,8 @@
  * the common words: n is an index-only scan of the whole project (17,000 entries for the
  * largest project at 100,000 memories), and a common term's count builds the bitmap of every
  * memory in scope containing it (up to dfCap heap visits). Both change little from one search
- * to the next, so for a corpus larger than RANKING.smallCorpus they are kept for `ttlMs`.
+ * to the next, so for a corpus larger than RANKING.smallCorpus they are kept for `ttlMs` (by the
+ * monotonic clock: the wall clock set back would keep them for as long again).
  *
  * The trade-off: for up to `ttlMs` after a save or a forget, IDF weights may be computed from a
  * corpus size and common-term frequencies that miss it. Only counts that a few memories cannot
@@ -31,7 +32,7 @@ export class StatsCache {
   }
 
   /** The kept corpus size and frequencies of a scope, or undefined when none are fresh. */
-  get(scope: string, now = Date.now()): { n: number; dfs: ReadonlyMap<string, number> } | undefined {
+  get(scope: string, now = performance.now()): { n: number; dfs: ReadonlyMap<string, number> } | undefined {
     const entry = this.#scopes.get(scope);
     if (!entry) return undefined;
     if (now - entry.at >= this.ttlMs) {
@@ -42,14 +43,14 @@ export class StatsCache {
   }
 
   /** Keeps a freshly counted corpus size (the entry's clock starts now). */
-  setSize(scope: string, n: number, now = Date.now()): void {
+  setSize(scope: string, n: number, now = performance.now()): void {
     this.#scopes.delete(scope);
     this.#scopes.set(scope, { at: now, n, dfs: new Map() });
     if (this.#scopes.size > StatsCache.MAX_SCOPES) this.#scopes.delete(this.#scopes.keys().next().value!);
   }
 
   /** Keeps freshly counted frequencies of at least minDf, in a scope with a fresh size. */
-  addFrequencies(scope: string, counted: Iterable<[string, number]>, now = Date.now()): void {
+  addFrequencies(scope: string, counted: Iterable<[string, number]>, now = performance.now()): void {
     const entry = this.get(scope, now);
     if (!entry) return;
     const dfs = entry.dfs as Map<string, number>;
