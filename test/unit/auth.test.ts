@@ -108,6 +108,24 @@ test('a rotated JWKS file is picked up without a restart; a broken rewrite keeps
   assert.equal((await verify(await sign(newKey, 'new'))).tenant, 'alice', 'a broken file keeps the previous keys');
 });
 
+test('a key removed from the JWKS file stops verifying even after the wall clock was set back (the re-check is timed by the monotonic clock)', async (t) => {
+  const dir = makeTempDir(t);
+  const file = join(dir, 'jwks.json');
+  const [oldKey, newKey] = [generateKeyPairSync('ed25519'), generateKeyPairSync('ed25519')];
+  writeFileSync(file, JSON.stringify({ keys: [{ ...(await exportJWK(oldKey.publicKey)), kid: 'old' }, { ...(await exportJWK(newKey.publicKey)), kid: 'new' }] }));
+  const realNow = Date.now;
+  const verify = createVerifier({ keys: loadVerificationKeys({ jwksFile: file }), tenantClaim: 'sub', cache: false, now: () => realNow() });
+  const sign = (key: typeof oldKey, kid: string) => mintToken({ alg: 'EdDSA', key: key.privateKey, kid }, { subject: 'alice', scopes: ['memory:read'], ttlSeconds: 600 });
+  const [oldToken, newToken] = [await sign(oldKey, 'old'), await sign(newKey, 'new')];
+  assert.equal((await verify(oldToken)).tenant, 'alice');
+  Date.now = () => realNow() - 3_600_000;
+  t.after(() => (Date.now = realNow));
+  writeFileSync(file, JSON.stringify({ keys: [{ ...(await exportJWK(newKey.publicKey)), kid: 'new' }] }));
+  await new Promise((r) => setTimeout(r, 1200));
+  await assert.rejects(verify(oldToken), /unknown key id/);
+  assert.equal((await verify(newToken)).tenant, 'alice');
+});
+
 test('signing keys: PEM and JWK (with kid) private keys, or the secret; never both', async (t) => {
   const keys = makeKeys(t);
   assert.equal(loadSigningKey({ jwtPrivateKeyFile: keys.edPrivate }).alg, 'EdDSA');
