@@ -63,6 +63,11 @@ export class PendingListFlusher {
   /** Flushes completed, pages they merged, failures, pauses let go after a burst (tests, diagnostics). */
   readonly stats = { flushes: 0, pages: 0, failures: 0, bursts: 0 };
 
+  /** A flush is counting down or running: writes noted so far are not all flushed yet (tests). */
+  get busy(): boolean {
+    return this.#timer !== undefined || this.#running !== undefined;
+  }
+
   constructor(pool: pg.Pool, options: PendingListOptions = {}) {
     this.#pool = pool;
     this.#delayMs = options.delayMs ?? 100;
