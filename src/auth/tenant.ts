@@ -54,11 +54,16 @@ export function scopesFromClaims(claims: JWTPayload): Set<Scope> {
   return expandScopes(names.filter(isScope));
 }
 
+/** A name a token carries or a person types (tenant, subject): 1 to `max` characters, no surrounding spaces, no control characters. */
+export function isUsableName(value: string, max = 200): boolean {
+  return value.length > 0 && value.length <= max && value.trim() === value && !/[\u0000-\u001f\u007f]/.test(value);
+}
+
 /** The tenant a token speaks for: a non-empty string claim without control characters. */
 export function tenantFromClaims(claims: JWTPayload, claim: string): string {
   const value = (claims as Record<string, unknown>)[claim];
   if (typeof value !== 'string') throw new ClaimError(`the token has no "${claim}" claim naming the tenant`);
-  if (value.trim() !== value || value.length === 0 || value.length > 200 || /[\u0000-\u001f\u007f]/.test(value)) {
+  if (!isUsableName(value)) {
     throw new ClaimError(`the token's "${claim}" claim is not a usable tenant name`);
   }
   return value;

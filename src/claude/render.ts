@@ -10,6 +10,7 @@
  * Rendering is deterministic: the same turn always gives the same text, which is what makes
  * a second capture of it an exact duplicate that the store ignores.
  */
+import { cutAt } from '../memory/text.ts';
 import { SUBAGENT_TOOLS, type ToolCall, type Turn } from './transcript.ts';
 
 export const LIMITS = {
@@ -23,14 +24,6 @@ export const LIMITS = {
   agentReport: 30_000,
   maxToolNames: 20,
 } as const;
-
-/** Cuts at a code point boundary (never between the halves of a surrogate pair). */
-function cutAt(text: string, index: number): number {
-  if (index <= 0) return 0;
-  if (index >= text.length) return text.length;
-  const code = text.charCodeAt(index - 1);
-  return code >= 0xd800 && code <= 0xdbff ? index - 1 : index;
-}
 
 /** Keeps the head; says how much was left out. */
 export function truncate(text: string, max: number): string {

@@ -7,6 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
+import { isUsableName } from '../auth/tenant.ts';
 import type { Flags } from '../config.ts';
 import { InputError } from '../errors.ts';
 import { addRevocation, revocationsSince, type NewRevocation, type RevocationRow } from '../store/revocations.ts';
@@ -24,7 +25,7 @@ const HELP = `  --sub NAME           Revoke every token of this subject (its "su
 
 function text(flag: string, value: unknown, max: number): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.trim() !== value || value.length === 0 || value.length > max || /[\u0000-\u001f\u007f]/.test(value)) {
+  if (typeof value !== 'string' || !isUsableName(value, max)) {
     throw new InputError(`${flag} must be 1 to ${max} characters, without surrounding spaces or control characters`);
   }
   return value;

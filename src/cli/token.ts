@@ -5,6 +5,7 @@
  * configured, exactly as the server will check them.
  */
 import { loadConfig, type Flags } from '../config.ts';
+import { isUsableName } from '../auth/tenant.ts';
 import { InputError } from '../errors.ts';
 import type { Command } from './command.ts';
 
@@ -21,7 +22,7 @@ const HELP = `  --sub NAME                Subject (and tenant, unless SAGE_TENAN
   --tenant-claim NAME       Claim naming the tenant (env SAGE_TENANT_CLAIM, default "sub")`;
 
 function checkName(flag: string, value: string): string {
-  if (value.trim() !== value || value.length === 0 || value.length > 200 || /[\u0000-\u001f\u007f]/.test(value)) {
+  if (!isUsableName(value)) {
     throw new InputError(`${flag} must be 1 to 200 characters, without surrounding spaces or control characters`);
   }
   return value;

@@ -8,6 +8,8 @@
  * and where the whole memory is: the resource sage://memory/{id}, which clients read like any
  * other (Claude Code gives the model a tool for it).
  */
+import { cutAt } from '../memory/text.ts';
+
 export const PAGE_TEXT_CHARS = 20_000;
 export const FIELD_CHARS = 6_000;
 export const SNIPPET_CHARS = 120;
@@ -22,9 +24,7 @@ interface Texts {
 
 /** `text` cut to `keep` characters (never between the halves of a surrogate pair), with the note. */
 function cut(text: string, keep: number, id: string): string {
-  let end = keep;
-  const code = text.charCodeAt(end - 1);
-  if (code >= 0xd800 && code <= 0xdbff) end--; // a high surrogate would be split from its pair
+  const end = cutAt(text, keep);
   return `${text.slice(0, end)}… [cut: ${text.length - end} more characters; the whole memory is ${memoryUri(id)}]`;
 }
 

@@ -6,6 +6,7 @@
 import { cosine } from '../vectorize/index.ts';
 import type { Memory } from './model.ts';
 import type { Ranked } from './search.ts';
+import { cutAt } from './text.ts';
 
 /** Memories at least this similar are shown once. */
 export const FOLD_SIMILARITY = 0.9;
@@ -46,7 +47,7 @@ function oneLine(text: string): string {
 
 function clip(text: string, max: number): string {
   if (text.length <= max) return text;
-  return text.slice(0, Math.max(0, max - 1)).trimEnd() + '…';
+  return text.slice(0, cutAt(text, max - 1)).trimEnd() + '…';
 }
 
 function body(m: Memory): string {

@@ -69,3 +69,14 @@ export function cleanName(field: string, value: string): string {
   if (/[\u0000-\u001f\u007f]/.test(name) || !name.isWellFormed()) throw new InputError(`${field} must not contain control characters`);
   return name;
 }
+
+/**
+ * Where to cut `text` at most at `index` without splitting a UTF-16 surrogate pair: a lone half
+ * has no UTF-8 form and would be stored, sent or shown as U+FFFD.
+ */
+export function cutAt(text: string, index: number): number {
+  if (index <= 0) return 0;
+  if (index >= text.length) return text.length;
+  const code = text.charCodeAt(index - 1);
+  return code >= 0xd800 && code <= 0xdbff ? index - 1 : index;
+}
