@@ -39,8 +39,13 @@ export interface VerifierOptions {
   tenantClaim: string;
   /** Bounds of the verified-token cache; `false` verifies every time. */
   cache?: { entries: number; maxAgeMs: number } | false | undefined;
-  /** The clock in ms since the epoch, for the claims and the cache (tests move it). */
+  /** The clock in ms since the epoch, for the claims (tests move it). */
   now?: (() => number) | undefined;
+  /**
+   * A monotonic clock in ms, for how long a token is served from the cache (tests move it): by the
+   * wall clock, set back (an NTP step, a resumed laptop), a cached token outlived maxAgeMs by as much.
+   */
+  elapsed?: (() => number) | undefined;
 }
 
 export type Verifier = (token: string) => Promise<Principal>;
@@ -74,7 +79,9 @@ function describe(err: unknown): string {
 
 interface Verified {
   principal: Principal;
-  /** Until when (ms) the cache may answer for this token without verifying it again. */
+  /** The token's exp in epoch ms: past it, the cache does not answer (the wall clock judges expiry). */
+  expires: number;
+  /** Until when, on the monotonic clock, the cache may answer for this token without verifying it again. */
   until: number;
 }
 
@@ -95,6 +102,7 @@ interface Verified {
 export function createVerifier(options: VerifierOptions): Verifier {
   const { keys } = options;
   const now = options.now ?? Date.now;
+  const elapsed = options.elapsed ?? (() => performance.now());
   const bounds = options.cache === undefined ? { entries: TOKEN_CACHE_ENTRIES, maxAgeMs: TOKEN_CACHE_MAX_AGE_MS } : options.cache;
   // A Map iterates in insertion order: re-inserting on a hit keeps the least recently used first.
   const cache = new Map<string, Verified>();
@@ -115,7 +123,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     // Frozen: one cached Principal answers many requests, and none may change it for the others.
     const principal = Object.freeze(principalFromClaims(payload, options.tenantClaim));
     // requiredClaims made jose check that exp is a number.
-    return { principal, until: Math.min((payload.exp as number) * 1000, at + (bounds ? bounds.maxAgeMs : 0)) };
+    return { principal, expires: (payload.exp as number) * 1000, until: elapsed() + (bounds ? bounds.maxAgeMs : 0) };
   };
 
   return async (token) => {
@@ -125,7 +133,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const hit = cache.get(key);
       if (hit !== undefined) {
         cache.delete(key);
-        if (now() < hit.until) {
+        if (now() < hit.expires && elapsed() < hit.until) {
           cache.set(key, hit);
           return hit.principal;
         }
@@ -137,7 +145,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     } catch (err) {
       throw new TokenError(describe(err), { cause: err });
     }
-    if (bounds && bounds.entries > 0 && now() < verified.until) {
+    if (bounds && bounds.entries > 0 && now() < verified.expires && elapsed() < verified.until) {
       cache.set(key, verified);
       if (cache.size > bounds.entries) cache.delete(cache.keys().next().value!);
     }

@@ -126,6 +126,26 @@ test('a key removed from the JWKS file stops verifying even after the wall clock
   assert.equal((await verify(newToken)).tenant, 'alice');
 });
 
+test('a token is served from the cache for at most 60 s of monotonic time, even when the wall clock is set back', async (t) => {
+  const keys = makeKeys(t);
+  const verification = loadVerificationKeys({ jwtSecretFile: keys.secretFile });
+  const signing = loadSigningKey({ jwtSecretFile: keys.secretFile });
+  let verifications = 0;
+  const counted = { ...verification, resolve: (h: { alg?: string; kid?: string }) => (verifications++, verification.resolve(h)) };
+  let wall = Date.parse('2030-01-01T00:00:00Z');
+  let mono = 1_000;
+  const verify = createVerifier({ keys: counted, tenantClaim: 'sub', now: () => wall, elapsed: () => mono });
+  const token = await new SignJWT({ sub: 'alice', scope: 'memory:read', exp: Math.floor(wall / 1000) + 86_400 }).setProtectedHeader({ alg: 'HS256' }).sign(signing.key as Uint8Array);
+  await verify(token);
+  wall -= 3_600_000; // set back an hour
+  mono += 59_000;
+  await verify(token);
+  assert.equal(verifications, 1, 'within 60 s: from the cache');
+  mono += 2_000;
+  await verify(token).catch(() => undefined);
+  assert.equal(verifications, 2, 'past 60 s of real time it is verified again, whatever the wall clock says');
+});
+
 test('signing keys: PEM and JWK (with kid) private keys, or the secret; never both', async (t) => {
   const keys = makeKeys(t);
   assert.equal(loadSigningKey({ jwtPrivateKeyFile: keys.edPrivate }).alg, 'EdDSA');
@@ -185,7 +205,7 @@ test('verified-token cache: hits skip verification; exp, a changed byte and refu
   const counted = { ...verification, resolve: (h: { alg?: string; kid?: string }) => (verifications++, verification.resolve(h)) };
   let clock = Date.parse('2030-01-01T00:00:00Z');
   const now = Math.floor(clock / 1000);
-  const verify = createVerifier({ keys: counted, tenantClaim: 'sub', now: () => clock });
+  const verify = createVerifier({ keys: counted, tenantClaim: 'sub', now: () => clock, elapsed: () => clock });
   const make = (claims: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(signing.key as Uint8Array);
 
   // A hit returns the very Principal verification returned (frozen: requests share it).
@@ -232,7 +252,7 @@ test('verified-token cache: hits skip verification; exp, a changed byte and refu
   assert.equal(verifications, n + 1, 'served from the cache for more than 60 s');
 
   // Bounded, least recently used out first.
-  const small = createVerifier({ keys: counted, tenantClaim: 'sub', now: () => clock, cache: { entries: 2, maxAgeMs: 60_000 } });
+  const small = createVerifier({ keys: counted, tenantClaim: 'sub', now: () => clock, elapsed: () => clock, cache: { entries: 2, maxAgeMs: 60_000 } });
   const exp = Math.floor(clock / 1000) + 3600;
   const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((sub) => make({ sub, exp })));
   await small(a!);
