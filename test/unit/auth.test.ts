@@ -126,24 +126,31 @@ test('a key removed from the JWKS file stops verifying even after the wall clock
   assert.equal((await verify(newToken)).tenant, 'alice');
 });
 
-test('a token is served from the cache for at most 60 s of monotonic time, even when the wall clock is set back', async (t) => {
+/** HS256 keys whose verifications are counted (a cache hit verifies nothing), and a signer for them. */
+function countingHs256(t: Parameters<typeof makeKeys>[0]) {
   const keys = makeKeys(t);
   const verification = loadVerificationKeys({ jwtSecretFile: keys.secretFile });
   const signing = loadSigningKey({ jwtSecretFile: keys.secretFile });
-  let verifications = 0;
-  const counted = { ...verification, resolve: (h: { alg?: string; kid?: string }) => (verifications++, verification.resolve(h)) };
+  let count = 0;
+  const counted = { ...verification, resolve: (h: { alg?: string; kid?: string }) => (count++, verification.resolve(h)) };
+  const make = (claims: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(signing.key as Uint8Array);
+  return { counted, make, verifications: () => count };
+}
+
+test('a token is served from the cache for at most 60 s of monotonic time, even when the wall clock is set back', async (t) => {
+  const { counted, make, verifications } = countingHs256(t);
   let wall = Date.parse('2030-01-01T00:00:00Z');
   let mono = 1_000;
   const verify = createVerifier({ keys: counted, tenantClaim: 'sub', now: () => wall, elapsed: () => mono });
-  const token = await new SignJWT({ sub: 'alice', scope: 'memory:read', exp: Math.floor(wall / 1000) + 86_400 }).setProtectedHeader({ alg: 'HS256' }).sign(signing.key as Uint8Array);
+  const token = await make({ sub: 'alice', scope: 'memory:read', exp: Math.floor(wall / 1000) + 86_400 });
   await verify(token);
   wall -= 3_600_000; // set back an hour
   mono += 59_000;
   await verify(token);
-  assert.equal(verifications, 1, 'within 60 s: from the cache');
+  assert.equal(verifications(), 1, 'within 60 s: from the cache');
   mono += 2_000;
   await verify(token).catch(() => undefined);
-  assert.equal(verifications, 2, 'past 60 s of real time it is verified again, whatever the wall clock says');
+  assert.equal(verifications(), 2, 'past 60 s of real time it is verified again, whatever the wall clock says');
 });
 
 test('signing keys: PEM and JWK (with kid) private keys, or the secret; never both', async (t) => {
@@ -165,8 +172,8 @@ test('verification: claims, tolerance, size and shape; every failure is a TokenE
   const verification = loadVerificationKeys({ jwtSecretFile: keys.secretFile });
   const signing = loadSigningKey({ jwtSecretFile: keys.secretFile });
   const verify = createVerifier({ keys: verification, issuer: 'https://issuer.example', audience: 'sage', tenantClaim: 'sub' });
-  const now = Math.floor(Date.now() / 1000);
   const make = (claims: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(signing.key as Uint8Array);
+  const now = Math.floor(Date.now() / 1000);
   const base = { sub: 'alice', iss: 'https://issuer.example', aud: 'sage', exp: now + 600, scope: 'memory:read' };
   const principal = await verify(await make(base));
   assert.equal(principal.tenant, 'alice');
@@ -198,41 +205,36 @@ test('verification: claims, tolerance, size and shape; every failure is a TokenE
 });
 
 test('verified-token cache: hits skip verification; exp, a changed byte and refusals are never served from it; bounded', async (t) => {
-  const keys = makeKeys(t);
-  const verification = loadVerificationKeys({ jwtSecretFile: keys.secretFile });
-  const signing = loadSigningKey({ jwtSecretFile: keys.secretFile });
-  let verifications = 0;
-  const counted = { ...verification, resolve: (h: { alg?: string; kid?: string }) => (verifications++, verification.resolve(h)) };
+  const { counted, make, verifications } = countingHs256(t);
   let clock = Date.parse('2030-01-01T00:00:00Z');
   const now = Math.floor(clock / 1000);
   const verify = createVerifier({ keys: counted, tenantClaim: 'sub', now: () => clock, elapsed: () => clock });
-  const make = (claims: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(signing.key as Uint8Array);
 
   // A hit returns the very Principal verification returned (frozen: requests share it).
   const reader = await make({ sub: 'alice', scope: 'memory:read', exp: now + 20 });
   const first = await verify(reader);
-  assert.equal(verifications, 1);
+  assert.equal(verifications(), 1);
   assert.ok(Object.isFrozen(first));
   clock += 10_000;
   assert.equal(await verify(reader), first);
-  assert.equal(verifications, 1, 'a cached token is not verified again');
+  assert.equal(verifications(), 1, 'a cached token is not verified again');
   assert.deepEqual([...first.scopes], ['memory:read'], 'the cached principal keeps only the scopes of its token');
 
   // Cached at +0 s with a 60 s cache age, but exp is +20 s: at +51 s (past exp and the 30 s
   // tolerance) the token is refused — verified again, not served from the cache.
   clock += 41_000;
   await assert.rejects(verify(reader), /expired/);
-  assert.equal(verifications, 2);
+  assert.equal(verifications(), 2);
 
   // One changed byte (in the signature, or the payload) is another token: verified, refused.
   const writer = await make({ sub: 'bob', scope: 'memory:write', exp: now + 3600 });
   assert.equal((await verify(writer)).tenant, 'bob');
   const [h, p, s] = writer.split('.') as [string, string, string];
   const flip = (c: string) => (c === 'A' ? 'B' : 'A');
-  const before = verifications;
+  const before = verifications();
   await assert.rejects(verify(`${h}.${p}.${flip(s[0]!)}${s.slice(1)}`), /signature is invalid/);
   await assert.rejects(verify(`${h}.${p.slice(0, -1)}${flip(p.at(-1)!)}.${s}`), TokenError);
-  assert.equal(verifications, before + 2, 'changed tokens were not served from the cache');
+  assert.equal(verifications(), before + 2, 'changed tokens were not served from the cache');
 
   // A refused token is not remembered: once it becomes valid it is accepted.
   const early = await make({ sub: 'carol', nbf: Math.floor(clock / 1000) + 120, exp: now + 3600 });
@@ -243,13 +245,13 @@ test('verified-token cache: hits skip verification; exp, a changed byte and refu
   // At most 60 s from the cache, even for a long-lived token.
   const long = await make({ sub: 'dave', exp: now + 86_400 });
   await verify(long);
-  const n = verifications;
+  const n = verifications();
   clock += 59_000;
   await verify(long);
-  assert.equal(verifications, n);
+  assert.equal(verifications(), n);
   clock += 2_000;
   await verify(long);
-  assert.equal(verifications, n + 1, 'served from the cache for more than 60 s');
+  assert.equal(verifications(), n + 1, 'served from the cache for more than 60 s');
 
   // Bounded, least recently used out first.
   const small = createVerifier({ keys: counted, tenantClaim: 'sub', now: () => clock, elapsed: () => clock, cache: { entries: 2, maxAgeMs: 60_000 } });
@@ -259,19 +261,19 @@ test('verified-token cache: hits skip verification; exp, a changed byte and refu
   await small(b!);
   await small(a!); // a is now the most recently used
   await small(c!); // evicts b
-  const m = verifications;
+  const m = verifications();
   await small(a!);
   await small(c!);
-  assert.equal(verifications, m, 'a and c were cached');
+  assert.equal(verifications(), m, 'a and c were cached');
   await small(b!);
-  assert.equal(verifications, m + 1, 'b was evicted');
+  assert.equal(verifications(), m + 1, 'b was evicted');
 
   // cache: false verifies every time.
   const uncached = createVerifier({ keys: counted, tenantClaim: 'sub', now: () => clock, cache: false });
-  const k = verifications;
+  const k = verifications();
   await uncached(a!);
   await uncached(a!);
-  assert.equal(verifications, k + 2);
+  assert.equal(verifications(), k + 2);
 });
 
 test('claims → tenant and scopes', () => {
