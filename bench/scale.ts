@@ -146,6 +146,15 @@ interface SizeResult {
   /** CPU per search over HTTP (clock ticks of 10 ms summed over all searches): Sage, PostgreSQL. */
   search_cpu_sage_ms: number | null;
   search_cpu_pg_ms: number | null;
+  /**
+   * CPU of this process (the benchmark's SDK client) per HTTP search. It runs on the same cores
+   * and inside the measured latency. With one request at a time, client, Sage and PostgreSQL
+   * mostly take turns, so the mean latency (`search_mean_ms`) is close to the sum of the three
+   * (`search_cpu_serial_ms`): what is left to cut is CPU, not waiting.
+   */
+  search_cpu_client_ms: number | null;
+  search_cpu_serial_ms: number | null;
+  search_mean_ms: number | null;
   /** CPU per save_conversation over HTTP, counted the same way: Sage, PostgreSQL. */
   save_cpu_sage_ms: number | null;
   save_cpu_pg_ms: number | null;
@@ -250,6 +259,7 @@ async function runSize(size: number, opts: Options): Promise<SizeResult> {
       : [];
     let httpSageCpu = 0;
     let httpPgCpu = 0;
+    let httpClientCpu = 0;
     progress(`${size}: searching (${files.queries.length} queries × ${served ? 'service + HTTP' : 'service'})`);
     const order = new Rng(opts.seed + size);
     const serviceMs: number[] = [];
@@ -271,7 +281,10 @@ async function runSize(size: number, opts: Options): Promise<SizeResult> {
         if (!served) return;
         const sage0 = cpuMs(served.pid);
         const pg0 = serveBackends.reduce((sum, pid) => sum + cpuMs(pid), 0);
+        const client0 = process.cpuUsage();
         const r = await timed(() => httpSearch(q));
+        const client = process.cpuUsage(client0);
+        httpClientCpu += (client.user + client.system) / 1000;
         httpMs.push(r.ms);
         httpSageCpu += cpuMs(served.pid) - sage0;
         httpPgCpu += serveBackends.reduce((sum, pid) => sum + cpuMs(pid), 0) - pg0;
@@ -360,6 +373,9 @@ async function runSize(size: number, opts: Options): Promise<SizeResult> {
       queries: files.queries.length,
       search_cpu_sage_ms: served ? round(httpSageCpu / httpMs.length, 2) : null,
       search_cpu_pg_ms: served ? round(httpPgCpu / httpMs.length, 2) : null,
+      search_cpu_client_ms: served ? round(httpClientCpu / httpMs.length, 2) : null,
+      search_cpu_serial_ms: served ? round((httpSageCpu + httpPgCpu + httpClientCpu) / httpMs.length, 2) : null,
+      search_mean_ms: search?.mean ?? null,
       save_cpu_sage_ms: served ? round(saveSageCpu / saveHttpMs.length, 2) : null,
       save_cpu_pg_ms: served ? round(savePgCpu / saveHttpMs.length, 2) : null,
       sage_command: served ? served.command : 'none (--no-http)',
@@ -397,6 +413,7 @@ function printHuman(r: SizeResult): void {
     row('PostgreSQL bytes per memory', `${r.bytes_per_memory}`, '', null),
     row('CPU per imported memory: Sage / PG', r.import_cpu_sage_ms === null ? '—' : `${r.import_cpu_sage_ms} / ${r.import_cpu_pg_ms ?? '—'} ms`, '', null),
     row('CPU per HTTP search: Sage / PG', r.search_cpu_sage_ms === null ? '—' : `${r.search_cpu_sage_ms} / ${r.search_cpu_pg_ms} ms`, '', null),
+    row('+ client: all CPU / mean latency', r.search_cpu_serial_ms === null ? '—' : `${r.search_cpu_client_ms}: ${r.search_cpu_serial_ms} / ${r.search_mean_ms} ms`, '', null),
     row('CPU per HTTP save: Sage / PG', r.save_cpu_sage_ms === null ? '—' : `${r.save_cpu_sage_ms} / ${r.save_cpu_pg_ms} ms`, '', null),
     row('known answer in top 10', `${r.known_hit_at_10}`, '', null),
     `  by flavour: ${JSON.stringify(r.known_hit_at_10_by_flavour)}; import ${r.import_seconds}s, vacuum analyze ${r.vacuum_seconds}s; sage: ${r.sage_command}`,

@@ -12,6 +12,7 @@ export function percentile(values: readonly number[], p: number): number {
 
 export interface Latency {
   n: number;
+  mean: number;
   p50: number;
   p95: number;
   p99: number;
@@ -21,6 +22,7 @@ export interface Latency {
 export function latency(values: readonly number[]): Latency {
   return {
     n: values.length,
+    mean: round(values.length > 0 ? values.reduce((sum, x) => sum + x, 0) / values.length : Number.NaN),
     p50: round(percentile(values, 50)),
     p95: round(percentile(values, 95)),
     p99: round(percentile(values, 99)),
