@@ -147,7 +147,7 @@ const REQUIRED_NODE_MAJOR = 24;
 // grows a heap this small only 1.3x past what is live before the next mark-compact, about every
 // 10 searches at 10,000 memories; serve without the heap flags spent 4.8-6.5 ms of CPU per
 // search against 7.1-11.0 with them, but its heap grew past 200 MB. Kept for the RSS target at
-// 1,000,000 (README, "Scale"), which --max-semi-space-size=2 would leave 0.4 MiB of. --max-semi-space-size=1 (2 before, 2026-11-30): the young
+// 1,000,000 (bench/SCALE-LOG.md), which --max-semi-space-size=2 would leave 0.4 MiB of. --max-semi-space-size=1 (2 before, 2026-11-30): the young
 // generation's two halves are the heap's only pages that are always fully touched; serve at
 // 1,000,000 memories (bench:scale, peak RSS, runs interleaved) 116.3 vs 118.9 MiB median with the
 // snapshot binary (6 and 4 runs) and 105.3/106.3 vs 111.7/109.8 MiB with the code-cache one (the

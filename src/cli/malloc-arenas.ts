@@ -2,7 +2,7 @@
  * `sage serve` runs with glibc's malloc limited to two arenas (MALLOC_ARENA_MAX=2), as the Docker
  * image sets it. glibc gives each thread that allocates an arena of its own, up to eight per
  * core, and V8's worker threads each keep one partly filled: a long-running server pays for
- * them in resident memory (README, "Scale": 6–7 MiB at 10,000 memories, 3–5 at 1,000,000; the
+ * them in resident memory (bench/SCALE-LOG.md: 6–7 MiB at 10,000 memories, 3–5 at 1,000,000; the
  * same speed). glibc reads the variable once, when the process starts, so the single
  * executable cannot set it for itself: it replaces itself (execve: the same PID, arguments and
  * environment, plus the variable) before it opens anything. Costs one more start (~0.2 s) per

@@ -14,7 +14,7 @@
  * cosine of every candidate. Used beyond RANKING.smallCorpus memories only: a small corpus is
  * ranked whole (on the LoCoMo recall benchmark, ~600 memories per conversation, 200 candidates
  * from these buckets instead of all lost R@20 0.808 → 0.793, because the session context
- * rewards neighbours only when they are candidates; README, "Scale").
+ * rewards neighbours only when they are candidates; bench/SCALE-LOG.md).
  */
 import { forEachFeature } from '../vectorize/features.ts';
 import { normalize } from '../vectorize/normalize.ts';

@@ -240,7 +240,7 @@ export class Database {
    * round trips as the ranking needs plus two: the first is BEGIN, the tenant scope and the switch
    * to sage_search; the last (`RankedRead.finish`) the switch back, the read and COMMIT. Each
    * round trip saved is a write, a wake-up of the backend and a parse on both sides: a search of
-   * a small project made eight and now makes five (README, "Scale").
+   * a small project made eight and now makes five (bench/SCALE-LOG.md).
    */
   async rankThenRead<T>(tenant: string, work: (read: RankedRead) => Promise<T>): Promise<T> {
     return this.#transaction(async (client) => {

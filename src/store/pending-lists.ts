@@ -5,7 +5,7 @@
  * an insert appends its index entries to each GIN index's pending list, and the insert that
  * fills a list past gin_pending_list_limit (512 kB in Sage's sessions: store/db.ts) merges the
  * whole list into the index before its transaction can commit: 36–391 ms, about every 33rd
- * save of a new turn (README, "Scale"). Every search also reads the pending lists of the
+ * save of a new turn (bench/SCALE-LOG.md). Every search also reads the pending lists of the
  * indexes it uses, whole. So a process that writes asks PostgreSQL to merge the lists itself
  * (migration 007's function, on a pooled connection no request waits on) in the first pause of
  * `delayMs` after a write, unless it wrote more than `maxWrites` in the last `windowMs`: a
@@ -17,7 +17,7 @@
  * as before, for bursts and for a process that exits before its flush (a one-shot `sage
  * hook`): the timer does not keep a process alive, and `close` drops a flush not yet started.
  *
- * Measured (README, "Scale"), on the 10,000-memory benchmark database over HTTP: in a
+ * Measured (bench/SCALE-LOG.md), on the 10,000-memory benchmark database over HTTP: in a
  * conversation's pattern — a save, 250 ms, a search — save p95 12–20 against 18–29 ms and the
  * slowest save 26–46 against 90–343 ms, searches the same. Tried and not kept: flushing after
  * every 16 writes as well (in 300 saves back to back p95 unchanged, the slowest save worse,

@@ -232,7 +232,7 @@ test('containers: images, compose, MCP over exec and HTTP, restarts, air-gapped 
     assert.deepEqual(sage.Cmd, ['serve']);
     assert.deepEqual(sage.Healthcheck?.Test, ['CMD', '/sage', 'health']);
     assert.equal(sage.StopSignal, 'SIGTERM');
-    // Two malloc arenas instead of one per allocating thread: 6-7 MiB less for serve at scale (README, Scale).
+    // Two malloc arenas instead of one per allocating thread: 6-7 MiB less for serve at scale (bench/SCALE-LOG.md).
     assert.ok(sage.Env?.includes('MALLOC_ARENA_MAX=2'), `MALLOC_ARENA_MAX=2 in the image's environment: ${sage.Env?.join(' ')}`);
     assert.equal(sage.Labels['org.opencontainers.image.title'], 'sage');
     // On top of the distroless base: /sage, its licence notices, the secret volumes' mount points.

@@ -2,7 +2,7 @@
  * A function that flushes the GIN pending lists of `memories` (store/pending-lists.ts): a
  * memory's ~440 bucket keys and ~130 lexemes go into each GIN index's pending list first, and
  * whichever insert fills a list past gin_pending_list_limit merges all of it into the index
- * trees before it may commit — 36–391 ms every ~33rd save (README, "Scale"). A running Sage
+ * trees before it may commit — 36–391 ms every ~33rd save (bench/SCALE-LOG.md). A running Sage
  * flushes the lists itself soon after its saves, from a connection no request waits on.
  *
  * gin_clean_pending_list may only be called by the index's owner, and Sage's requests run as
